@@ -1,0 +1,1 @@
+"""Local mode: the embedded AWS + SageMaker backend, demo data and the demo runner."""

@@ -1,0 +1,226 @@
+"""One loopback HTTP endpoint for every AWS API the project uses.
+
+Requests are dispatched by the service name in the SigV4 credential scope
+(``Credential=<key>/<date>/<region>/<service>/aws4_request``): services registered here
+(SageMaker, sagemaker-runtime, and whatever other modules under ``local/stack/services/`` add)
+answer first, moto answers everything else (S3, DynamoDB, SNS, KMS, Logs, ECR, STS, IAM,
+Secrets Manager) in the same process.
+
+Adding a service is one call at the import of a module in ``local/stack/services/``::
+
+    register_service("airflow", make_mwaa_app)   # make_mwaa_app(stack) -> WSGI application
+
+The factory runs when a stack starts; if the application has a ``close()`` method it is called
+when the stack stops (end child processes there).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import pkgutil
+import shutil
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+LOG = logging.getLogger(__name__)
+
+LOOPBACK = "127.0.0.1"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_REGION = "eu-west-1"
+DEFAULT_ACCOUNT_ID = "123456789012"
+
+WSGIApplication = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+ServiceFactory = Callable[["LocalStack"], WSGIApplication]
+
+
+@dataclass(frozen=True)
+class ServiceRoute:
+    """A project-implemented service: requests signed for ``signing_name`` that ``matches``."""
+
+    signing_name: str
+    factory: ServiceFactory
+    matches: Callable[[dict[str, Any]], bool] | None = None
+
+
+_ROUTES: list[ServiceRoute] = []
+
+
+def register_service(
+    signing_name: str,
+    factory: ServiceFactory,
+    *,
+    matches: Callable[[dict[str, Any]], bool] | None = None,
+) -> None:
+    """Serve requests signed for ``signing_name`` (and accepted by ``matches(environ)``, if
+    given) with the WSGI application ``factory(stack)`` instead of moto. Later registrations
+    are tried first, so a more specific route may be added after a broad one."""
+    _ROUTES.insert(0, ServiceRoute(signing_name, factory, matches))
+
+
+def signing_service(environ: dict[str, Any]) -> str | None:
+    """The service name of a SigV4-signed request's credential scope, lower-cased."""
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    if "Credential=" not in auth:
+        return None
+    scope = auth.split("Credential=", 1)[1].split(",", 1)[0].strip()
+    parts = scope.split("/")
+    return parts[3].lower() if len(parts) == 5 else None
+
+
+def _load_service_modules() -> None:
+    """Import every module under local/stack/services/; each registers its routes at import."""
+    import local.stack.services as services
+
+    for module in pkgutil.iter_modules(services.__path__):
+        importlib.import_module(f"{services.__name__}.{module.name}")
+
+
+class _Dispatcher:
+    def __init__(self, routes: list[tuple[ServiceRoute, WSGIApplication]], fallback: Any):
+        self.routes = routes
+        self.fallback = fallback
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]):
+        service = signing_service(environ)
+        for route, app in self.routes:
+            if route.signing_name == service and (route.matches is None or route.matches(environ)):
+                return app(environ, start_response)
+        return self.fallback(environ, start_response)
+
+
+def default_ml_python() -> str:
+    """The interpreter that runs image entrypoints: $MLOPS_ML_PYTHON, else the repo's .venv-ml."""
+    configured = os.environ.get("MLOPS_ML_PYTHON")
+    if configured:
+        return configured
+    candidate = REPO_ROOT / ".venv-ml" / "bin" / "python"
+    return str(candidate) if candidate.exists() else sys.executable
+
+
+class LocalStack:
+    """The embedded AWS + SageMaker backend, served from a thread of the calling process.
+
+    ``extra_images`` maps more ECR repository names to image folders (tests register tiny
+    fixture images this way); ``job_slots`` bounds concurrently running SageMaker jobs
+    (default: the number of cores).
+    """
+
+    def __init__(
+        self,
+        port: int = 0,
+        workdir: str | os.PathLike[str] | None = None,
+        *,
+        region: str = DEFAULT_REGION,
+        extra_images: dict[str, Any] | None = None,
+        job_slots: int | None = None,
+        ml_python: str | None = None,
+        stop_grace_seconds: float = 10.0,
+    ):
+        self.port = port
+        self._own_workdir = workdir is None
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="local-stack-")).resolve()
+        self.region = region
+        self.account_id = DEFAULT_ACCOUNT_ID
+        self.extra_images = dict(extra_images or {})
+        self.job_slots = job_slots or os.cpu_count() or 2
+        self.ml_python = ml_python or default_ml_python()
+        self.stop_grace_seconds = stop_grace_seconds
+        self.repo_root = REPO_ROOT
+        self._server = None
+        self._thread: threading.Thread | None = None
+        self._apps: list[WSGIApplication] = []
+        self._dispatcher: _Dispatcher | None = None
+
+    @property
+    def endpoint_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("LocalStack is not started: use it as a context manager or start()")
+        return f"http://{LOOPBACK}:{self._server.server_port}"
+
+    def environ(self) -> dict[str, str]:
+        """Environment variables that point boto3 (and Airflow's AWS hooks) at this stack."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's placeholder, not a secret
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+            # Host prefixes (MWAA's "<env>.", sagemaker-runtime's none) would leave loopback.
+            "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
+        }
+
+    def client(self, service: str):
+        """A boto3 client for ``service`` on this stack."""
+        return boto3.session.Session().client(
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name=self.region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # noqa: S106 - moto's placeholder
+            config=Config(
+                retries={"max_attempts": 2, "mode": "standard"}, inject_host_prefix=False
+            ),
+        )
+
+    def _dispatch(self, environ: dict[str, Any], start_response: Callable[..., Any]):
+        return self._dispatcher(environ, start_response)
+
+    def start(self) -> LocalStack:
+        from moto.moto_api._internal import moto_api_backend
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
+
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        # moto keeps its state per process: a new stack starts from empty services.
+        moto_api_backend.reset()
+        _load_service_modules()
+        # Bind first (port 0 picks a free port): service factories may need endpoint_url.
+        self._server = make_server(
+            LOOPBACK, self.port, self._dispatch, threaded=True, request_handler=MotoRequestHandler
+        )
+        routes = [(route, route.factory(self)) for route in _ROUTES]
+        self._apps = [app for _, app in routes]
+        self._dispatcher = _Dispatcher(routes, DomainDispatcherApplication(create_backend_app))
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="local-stack", daemon=True
+        )
+        self._thread.start()
+        LOG.info("local stack serving on %s (workdir %s)", self.endpoint_url, self.workdir)
+        return self
+
+    def stop(self) -> None:
+        for app in self._apps:
+            close = getattr(app, "close", None)
+            if close is not None:
+                try:
+                    close()
+                except Exception:  # one service failing to close must not keep others running
+                    LOG.exception("closing a local stack service failed")
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._server = None
+        if self._own_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

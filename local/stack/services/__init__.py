@@ -1,0 +1,1 @@
+"""Project-implemented services; every module here registers its routes at import."""
