@@ -1,0 +1,226 @@
+"""A real Airflow 3.3.1 API server and the local stack with the trigger Lambda deployed.
+
+Airflow: its own AIRFLOW_HOME in a temp dir, SQLite, ``airflow db migrate``, the DAGs in
+``fixture_dags/`` serialized with ``airflow dags reserialize``, ``airflow api-server`` on a free
+loopback port with the simple auth manager (one admin user whose password the test writes).
+No scheduler runs: runs stay ``queued`` until a test sets their state through the API.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from local.stack import LocalStack
+from local.stack.services import mwaa
+from local.stack.services.lambda_ import trigger_lambda_zip
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURE_DAGS = Path(__file__).resolve().parent / "fixture_dags"
+AIRFLOW_BIN = Path(sys.executable).with_name("airflow")
+MWAA_ENVIRONMENT = "mlops-local"
+FUNCTION_NAME = "mlops-local-trigger"
+UI_BASE = "http://airflow.example.test"
+AIRFLOW_USER = "ci"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class AirflowApi:
+    """The running API server and a small authenticated client for test assertions."""
+
+    url: str
+    username: str
+    password: str = field(repr=False)
+    _token: str | None = None
+
+    def _token_value(self) -> str:
+        if self._token is None:
+            self._token = self._send(
+                "POST",
+                "/auth/token",
+                {"username": self.username, "password": self.password},
+                auth=False,
+            )["access_token"]
+        return self._token
+
+    def _send(self, method: str, path: str, body=None, auth=True):
+        headers = {"Content-Type": "application/json"}
+        if auth:
+            headers["Authorization"] = f"Bearer {self._token_value()}"
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.url + path, data=data, headers=headers, method=method)
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return json.load(answer)
+
+    def call(self, method: str, path: str, body=None):
+        """``method /api/v2<path>``; returns the JSON answer (raises HTTPError on 4xx/5xx)."""
+        return self._send(method, "/api/v2" + path, body)
+
+    def runs(self, dag_id: str) -> list[dict]:
+        return self.call("GET", f"/dags/{dag_id}/dagRuns?limit=100")["dag_runs"]
+
+    def all_runs(self) -> list[dict]:
+        return self.call("GET", "/dags/~/dagRuns?limit=1000")["dag_runs"]
+
+    def set_state(self, dag_id: str, run_id: str, state: str) -> dict:
+        return self.call("PATCH", f"/dags/{dag_id}/dagRuns/{run_id}", {"state": state})
+
+
+def _airflow_env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "AWS_"))}
+    env.update(
+        {
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(FIXTURE_DAGS),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{AIRFLOW_USER}:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
+            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
+            "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+        }
+    )
+    return env
+
+
+@pytest.fixture(scope="session")
+def airflow_api(tmp_path_factory):
+    home = tmp_path_factory.mktemp("airflow-home")
+    password = secrets.token_urlsafe(16)
+    (home / "passwords.json").write_text(json.dumps({AIRFLOW_USER: password}))
+    env = _airflow_env(home)
+    log = home / "setup.log"
+    with log.open("w") as out:
+        for command in (["db", "migrate"], ["dags", "reserialize"]):
+            done = subprocess.run(
+                [str(AIRFLOW_BIN), *command], env=env, stdout=out, stderr=subprocess.STDOUT
+            )
+            assert done.returncode == 0, f"airflow {' '.join(command)} failed; see {log}"
+    port = _free_port()
+    server_log = (home / "api-server.log").open("w")
+    server = subprocess.Popen(
+        [
+            str(AIRFLOW_BIN),
+            "api-server",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "--apps",
+            "core",
+            "-w",
+            "1",
+        ],
+        env=env,
+        stdout=server_log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    api = AirflowApi(f"http://127.0.0.1:{port}", AIRFLOW_USER, password)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(api.url + "/api/v2/monitor/health", timeout=2).close()
+                break
+            except (urllib.error.URLError, OSError):
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"Airflow API server did not start; see {home}/api-server.log"
+                    ) from None
+                time.sleep(0.5)
+        yield api
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        server_log.close()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, airflow_api):
+    """The local stack, its MWAA forwarding to ``airflow_api``, the trigger Lambda deployed."""
+    with LocalStack(port=0, workdir=tmp_path_factory.mktemp("stack")) as running:
+        mwaa.configure(
+            running, airflow_api.url, username=airflow_api.username, password=airflow_api.password
+        )
+        role = running.client("iam").create_role(
+            RoleName="trigger-lambda",
+            AssumeRolePolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "lambda.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            ),
+        )["Role"]["Arn"]
+        running.client("lambda").create_function(
+            FunctionName=FUNCTION_NAME,
+            Runtime="python3.12",
+            Role=role,
+            Handler="handler.handler",
+            Code={"ZipFile": trigger_lambda_zip()},
+            Timeout=60,
+            Environment={
+                "Variables": {
+                    "MWAA_ENVIRONMENT_NAME": MWAA_ENVIRONMENT,
+                    "AIRFLOW_UI_BASE_URL": UI_BASE,
+                    "MAX_CONF_BYTES": "4096",
+                }
+            },
+        )
+        yield running
+
+
+def load_handler_module():
+    """include/trigger_lambda/handler.py as its own module (its name is just ``handler``)."""
+    path = REPO / "include" / "trigger_lambda" / "handler.py"
+    spec = importlib.util.spec_from_file_location("trigger_lambda_handler", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def trigger_handler(stack, monkeypatch):
+    """The handler module, run in-process with the function's environment on the local stack."""
+    for name, value in stack.environ().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_DISABLE_HOST_PREFIX_INJECTION", "true")
+    monkeypatch.setenv("MWAA_ENVIRONMENT_NAME", MWAA_ENVIRONMENT)
+    monkeypatch.setenv("AIRFLOW_UI_BASE_URL", UI_BASE)
+    monkeypatch.delenv("ALLOWED_DAG_PATTERNS", raising=False)
+    monkeypatch.delenv("MAX_CONF_BYTES", raising=False)
+    return load_handler_module()
+
+
+class LambdaContext:
+    def __init__(self, request_id: str = "req-test-1"):
+        self.aws_request_id = request_id
