@@ -194,11 +194,11 @@ class LambdaInvoke:
         match = INVOKE_PATH.match(request.path)
         if request.method != "POST" or match is None:
             return _aws_error(404, "ResourceNotFoundException", "not a Lambda Invoke request")
-        from moto.core.exceptions import RESTError
+        from moto.core.exceptions import JsonRESTError
 
         try:
             fn = self._function(region, match["name"], request.args.get("Qualifier"))
-        except RESTError as exc:
+        except JsonRESTError as exc:
             return _aws_error(exc.code, "ResourceNotFoundException", exc.description or str(exc))
         invocation_type = request.headers.get("X-Amz-Invocation-Type", "RequestResponse")
         event = request.get_data()
