@@ -40,6 +40,13 @@ class UnknownOperation(SageMakerError):
     status = 400
 
 
+class RuntimeValidationError(SageMakerError):
+    """sagemaker-runtime's spelling of a validation error (unknown endpoint, bad variant)."""
+
+    code = "ValidationError"
+    status = 400
+
+
 class ModelError(SageMakerError):
     """sagemaker-runtime: the model container answered InvokeEndpoint with an error."""
 

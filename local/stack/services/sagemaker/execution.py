@@ -4,6 +4,7 @@ around it: S3 transfers, CloudWatch Logs streams, SageMaker's config files."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import socket
@@ -18,6 +19,7 @@ from urllib.parse import urlparse
 
 from .images import Launch
 
+LOG = logging.getLogger(__name__)
 CONTAINER_ROOT = "/opt/ml"
 # What a process inherits from the stack's environment; everything else comes from the job.
 INHERITED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ", "SYSTEMROOT")
@@ -124,7 +126,9 @@ class LogStream:
 
     def write(self, line: str) -> None:
         with self._lock:
-            self._pending.append({"timestamp": int(time.time() * 1000), "message": line})
+            # CloudWatch Logs rejects empty messages; keep the blank line visible.
+            message = line or " "
+            self._pending.append({"timestamp": int(time.time() * 1000), "message": message})
             if self.local_file is not None:
                 with self.local_file.open("a") as handle:
                     handle.write(line + "\n")
@@ -137,9 +141,12 @@ class LogStream:
 
     def _flush_locked(self) -> None:
         if self._pending:
-            self.logs.put_log_events(
-                logGroupName=self.group, logStreamName=self.stream, logEvents=self._pending
-            )
+            try:
+                self.logs.put_log_events(
+                    logGroupName=self.group, logStreamName=self.stream, logEvents=self._pending
+                )
+            except Exception:  # lost log lines must not stop the job; the local file has them
+                LOG.exception("writing to %s %s failed", self.group, self.stream)
             self._pending = []
         self._last_flush = time.monotonic()
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import execution
-from .exceptions import ModelError, ValidationError
+from .exceptions import ModelError, RuntimeValidationError, ValidationError
 from .images import UnknownImage, resolve
 
 if TYPE_CHECKING:
@@ -421,13 +421,13 @@ class Endpoint:
     ):
         routes = list(self.routes)
         if not routes:
-            raise ValidationError(
+            raise RuntimeValidationError(
                 f"Endpoint {self.name} is {self.description['EndpointStatus']}, not InService."
             )
         deployment = random.choices([d for d, _ in routes], weights=[s for _, s in routes])[0]
         if target_variant:
             if target_variant not in deployment.servers:
-                raise ValidationError(
+                raise RuntimeValidationError(
                     f"Endpoint {self.name} has no production variant {target_variant}."
                 )
             variant = target_variant

@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import hosting, jobs, tuning
-from .exceptions import ResourceInUse, ResourceLimitExceeded, ResourceNotFound, ValidationError
+from .exceptions import (
+    ResourceInUse,
+    ResourceLimitExceeded,
+    ResourceNotFound,
+    RuntimeValidationError,
+    ValidationError,
+)
 
 if TYPE_CHECKING:
     from local.stack.server import LocalStack
@@ -595,7 +601,7 @@ class SageMakerBackend:
         with self.lock:
             endpoint = self.endpoints.get(name)
         if endpoint is None:
-            raise ValidationError(f"Endpoint {name} of account {self.account_id} not found.")
+            raise RuntimeValidationError(f"Endpoint {name} of account {self.account_id} not found.")
         return endpoint.invoke(body, content_type, accept, target_variant)
 
     # ---- model registry ----------------------------------------------------------------------
