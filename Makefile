@@ -38,7 +38,7 @@ $(VENV_ML)/.stamp: $(ML_REQUIREMENTS)
 
 $(VENV_CHECKOV)/.stamp: terraform/requirements-checkov.txt
 	@test -x $(VENV_CHECKOV)/bin/python || $(PYTHON) -m venv $(VENV_CHECKOV)
-	flock $(VENV_CHECKOV)/.lock $(VENV_CHECKOV)/bin/python -m pip install -q --disable-pip-version-check -r terraform/requirements-checkov.txt
+	flock $(VENV_CHECKOV)/.lock $(VENV_CHECKOV)/bin/python -m pip install -q --disable-pip-version-check -r terraform/requirements-checkov.txt $(QUIET_PIP)
 	@touch $@
 
 venv: $(VENV)/.stamp

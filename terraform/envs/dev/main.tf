@@ -1,0 +1,35 @@
+module "platform" {
+  source = "../../modules/platform"
+
+  environment = "dev"
+  name_prefix = var.name_prefix
+  image_tag   = var.image_tag
+
+  mwaa_environment_class           = var.mwaa_environment_class
+  mwaa_min_workers                 = var.mwaa_min_workers
+  mwaa_max_workers                 = var.mwaa_max_workers
+  mwaa_bundle_dir                  = var.mwaa_bundle_dir == null ? null : abspath("${path.root}/${var.mwaa_bundle_dir}")
+  requirements_s3_object_version   = var.requirements_s3_object_version
+  plugins_s3_object_version        = var.plugins_s3_object_version
+  startup_script_s3_object_version = var.startup_script_s3_object_version
+
+  create_vpc              = var.create_vpc
+  vpc_cidr_block          = var.vpc_cidr_block
+  enable_nat_gateway      = var.enable_nat_gateway
+  vpc_id                  = var.vpc_id
+  private_subnet_ids      = var.private_subnet_ids
+  private_route_table_ids = var.private_route_table_ids
+
+  sns_subscriptions                 = var.sns_subscriptions
+  winners_table_deletion_protection = var.winners_table_deletion_protection
+
+  trigger_lambda_source_dir = abspath("${path.root}/../../../include/trigger_lambda")
+  build_dir                 = abspath("${path.root}/.terraform/build")
+
+  gitlab_url                        = var.gitlab_url
+  gitlab_projects                   = var.gitlab_projects
+  create_gitlab_oidc_provider       = var.create_gitlab_oidc_provider
+  existing_gitlab_oidc_provider_arn = var.existing_gitlab_oidc_provider_arn
+
+  tags = var.tags
+}

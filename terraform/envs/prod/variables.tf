@@ -1,0 +1,156 @@
+variable "region" {
+  description = "AWS region of the environment."
+  type        = string
+  default     = "eu-west-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.region))
+    error_message = "region must be an AWS region name such as eu-west-1."
+  }
+}
+
+variable "allowed_account_ids" {
+  description = "AWS accounts this root may be applied to (guards against applying to the wrong account)."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.allowed_account_ids) > 0 && alltrue([for id in var.allowed_account_ids : can(regex("^[0-9]{12}$", id))])
+    error_message = "allowed_account_ids must list 12-digit AWS account IDs."
+  }
+}
+
+variable "name_prefix" {
+  description = "Project prefix of SageMaker resource names and ECR repositories (settings key name_prefix)."
+  type        = string
+  default     = "mlops"
+}
+
+variable "image_tag" {
+  description = "Tag of the processing, training, training-neuron and inference images to run."
+  type        = string
+}
+
+variable "mwaa_environment_class" {
+  description = "MWAA environment class."
+  type        = string
+  default     = "mw1.medium"
+}
+
+variable "mwaa_min_workers" {
+  description = "Minimum number of MWAA workers."
+  type        = number
+  default     = 2
+}
+
+variable "mwaa_max_workers" {
+  description = "Maximum number of MWAA workers."
+  type        = number
+  default     = 10
+}
+
+variable "mwaa_bundle_dir" {
+  description = "Path of `make bundle`'s output relative to this folder; null to pass object versions instead."
+  type        = string
+  default     = "../../../dist/mwaa"
+}
+
+variable "requirements_s3_object_version" {
+  description = "S3 object version of requirements.txt when mwaa_bundle_dir is null."
+  type        = string
+  default     = null
+}
+
+variable "plugins_s3_object_version" {
+  description = "S3 object version of plugins.zip when mwaa_bundle_dir is null."
+  type        = string
+  default     = null
+}
+
+variable "startup_script_s3_object_version" {
+  description = "S3 object version of startup.sh when mwaa_bundle_dir is null."
+  type        = string
+  default     = null
+}
+
+variable "create_vpc" {
+  description = "Create the VPC (false: bring your own)."
+  type        = bool
+  default     = true
+}
+
+variable "vpc_cidr_block" {
+  description = "CIDR block of the VPC."
+  type        = string
+  default     = "10.41.0.0/16"
+}
+
+variable "enable_nat_gateway" {
+  description = "Internet egress through a NAT gateway (Slack webhooks, PyPI for MWAA requirements)."
+  type        = bool
+  default     = true
+}
+
+variable "vpc_id" {
+  description = "Existing VPC when create_vpc is false."
+  type        = string
+  default     = null
+}
+
+variable "private_subnet_ids" {
+  description = "Existing private subnets when create_vpc is false."
+  type        = list(string)
+  default     = []
+}
+
+variable "private_route_table_ids" {
+  description = "Route tables of the existing private subnets when create_vpc is false."
+  type        = list(string)
+  default     = []
+}
+
+variable "sns_subscriptions" {
+  description = "Subscriptions to the notifications topic."
+  type = list(object({
+    protocol = string
+    endpoint = string
+  }))
+  default = []
+}
+
+variable "winners_table_deletion_protection" {
+  description = "Deletion protection of the winners table."
+  type        = bool
+  default     = true
+}
+
+variable "gitlab_url" {
+  description = "URL of the GitLab instance."
+  type        = string
+  default     = "https://gitlab.com"
+}
+
+variable "gitlab_projects" {
+  description = "GitLab projects and branches allowed to assume the deploy role."
+  type = list(object({
+    path     = string
+    branches = list(string)
+  }))
+}
+
+variable "create_gitlab_oidc_provider" {
+  description = "Create the IAM OIDC provider for gitlab_url (one per account)."
+  type        = bool
+  default     = true
+}
+
+variable "existing_gitlab_oidc_provider_arn" {
+  description = "Existing OIDC provider ARN when create_gitlab_oidc_provider is false."
+  type        = string
+  default     = null
+}
+
+variable "tags" {
+  description = "Default tags of every resource."
+  type        = map(string)
+  default     = {}
+}

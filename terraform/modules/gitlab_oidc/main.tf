@@ -1,0 +1,125 @@
+# GitLab CI authenticates to AWS with its ID token (no long-lived keys): an IAM OIDC provider for
+# the GitLab instance, and a deploy role that only the configured project branches can assume.
+# The role publishes images and the MWAA bundle and invokes the trigger Lambda. It cannot run
+# terraform plan/apply: that is a separate, administrator-held role (see terraform/README.md).
+locals {
+  issuer_host = trimsuffix(trimprefix(var.gitlab_url, "https://"), "/")
+  provider_arn = var.create_oidc_provider ? aws_iam_openid_connect_provider.gitlab[0].arn : var.existing_oidc_provider_arn
+  subjects = flatten([
+    for project in var.projects : [
+      for branch in project.branches : "project_path:${project.path}:ref_type:branch:ref:${branch}"
+    ]
+  ])
+  bundle_objects = [for key in var.mwaa_bundle_keys : "${var.mwaa_source_bucket_arn}/${key}"]
+}
+
+resource "aws_iam_openid_connect_provider" "gitlab" {
+  count = var.create_oidc_provider ? 1 : 0
+
+  url             = "https://${local.issuer_host}"
+  client_id_list  = [var.audience]
+  thumbprint_list = var.thumbprints
+  tags            = var.tags
+}
+
+data "aws_iam_policy_document" "trust" {
+  statement {
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+
+    principals {
+      type        = "Federated"
+      identifiers = [local.provider_arn]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "${local.issuer_host}:aud"
+      values   = [var.audience]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "${local.issuer_host}:sub"
+      values   = local.subjects
+    }
+  }
+}
+
+resource "aws_iam_role" "deploy" {
+  name                 = var.role_name
+  description          = "GitLab CI deploy role: images, MWAA bundle, DAG triggers"
+  assume_role_policy   = data.aws_iam_policy_document.trust.json
+  max_session_duration = var.max_session_duration
+  tags                 = var.tags
+}
+
+data "aws_iam_policy_document" "deploy" {
+  statement {
+    sid       = "TriggerDags"
+    actions   = ["lambda:InvokeFunction"]
+    resources = [var.trigger_lambda_arn]
+  }
+
+  statement {
+    sid       = "EcrLogin"
+    actions   = ["ecr:GetAuthorizationToken"]
+    resources = ["*"] # GetAuthorizationToken has no resource-level permissions
+  }
+
+  statement {
+    sid = "PushProjectImages"
+    actions = [
+      "ecr:BatchCheckLayerAvailability",
+      "ecr:BatchGetImage",
+      "ecr:CompleteLayerUpload",
+      "ecr:DescribeImages",
+      "ecr:GetDownloadUrlForLayer",
+      "ecr:InitiateLayerUpload",
+      "ecr:PutImage",
+      "ecr:UploadLayerPart",
+    ]
+    resources = var.ecr_repository_arns
+  }
+
+  statement {
+    sid       = "ListMwaaBundle"
+    actions   = ["s3:ListBucket"]
+    resources = [var.mwaa_source_bucket_arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = concat([var.dag_s3_path, "${var.dag_s3_path}*"], var.mwaa_bundle_keys)
+    }
+  }
+
+  statement {
+    sid       = "SyncDags"
+    actions   = ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
+    resources = ["${var.mwaa_source_bucket_arn}/${var.dag_s3_path}*"]
+  }
+
+  statement {
+    sid       = "UploadBundleArtifacts"
+    actions   = ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"]
+    resources = local.bundle_objects
+  }
+
+  statement {
+    sid       = "EncryptThroughS3AndEcr"
+    actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+    resources = [var.kms_key_arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["s3.${var.region}.amazonaws.com", "ecr.${var.region}.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "deploy" {
+  name   = "gitlab-deploy"
+  role   = aws_iam_role.deploy.id
+  policy = data.aws_iam_policy_document.deploy.json
+}

@@ -1,0 +1,163 @@
+# The project key. Key administration is delegated to the account's IAM; cryptographic use is
+# allowed only when the call arrives through one of the services listed in var.via_services (so a
+# role that may use the key still cannot decrypt data outside those services), plus the two
+# service principals that encrypt on their own behalf: CloudWatch Logs and S3 access logging.
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.region
+  account    = "arn:${local.partition}:iam::${local.account_id}:root"
+
+  via_service_endpoints = [for service in var.via_services : "${service}.${local.region}.amazonaws.com"]
+  admin_principals      = length(var.key_administrator_arns) > 0 ? var.key_administrator_arns : [local.account]
+}
+
+data "aws_iam_policy_document" "key" {
+  statement {
+    sid       = "KeyAdministration"
+    effect    = "Allow"
+    resources = ["*"] # in a key policy "*" means this key
+    actions = [
+      "kms:CancelKeyDeletion",
+      "kms:Create*",
+      "kms:Delete*",
+      "kms:Describe*",
+      "kms:Disable*",
+      "kms:Enable*",
+      "kms:Get*",
+      "kms:List*",
+      "kms:Put*",
+      "kms:Revoke*",
+      "kms:RotateKeyOnDemand",
+      "kms:ScheduleKeyDeletion",
+      "kms:TagResource",
+      "kms:UntagResource",
+      "kms:Update*",
+    ]
+
+    principals {
+      type        = "AWS"
+      identifiers = local.admin_principals
+    }
+  }
+
+  statement {
+    sid       = "UseThroughProjectServices"
+    effect    = "Allow"
+    resources = ["*"]
+    actions = [
+      "kms:Decrypt",
+      "kms:DescribeKey",
+      "kms:Encrypt",
+      "kms:GenerateDataKey*",
+      "kms:ReEncrypt*",
+    ]
+
+    principals {
+      type        = "AWS"
+      identifiers = [local.account]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:CallerAccount"
+      values   = [local.account_id]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = local.via_service_endpoints
+    }
+  }
+
+  statement {
+    sid       = "GrantsForProjectServices"
+    effect    = "Allow"
+    resources = ["*"]
+    actions   = ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"]
+
+    principals {
+      type        = "AWS"
+      identifiers = [local.account]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:CallerAccount"
+      values   = [local.account_id]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = local.via_service_endpoints
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "kms:GrantIsForAWSResource"
+      values   = ["true"]
+    }
+  }
+
+  statement {
+    sid       = "CloudWatchLogsForThisAccount"
+    effect    = "Allow"
+    resources = ["*"]
+    actions = [
+      "kms:Decrypt*",
+      "kms:Describe*",
+      "kms:Encrypt*",
+      "kms:GenerateDataKey*",
+      "kms:ReEncrypt*",
+    ]
+
+    principals {
+      type        = "Service"
+      identifiers = ["logs.${local.region}.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "kms:EncryptionContext:aws:logs:arn"
+      values   = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:*"]
+    }
+  }
+
+  statement {
+    sid       = "S3ServerAccessLogDelivery"
+    effect    = "Allow"
+    resources = ["*"]
+    actions   = ["kms:GenerateDataKey"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["logging.s3.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_kms_key" "this" {
+  description             = var.description
+  enable_key_rotation     = true
+  rotation_period_in_days = var.rotation_period_in_days
+  deletion_window_in_days = var.deletion_window_in_days
+  policy                  = data.aws_iam_policy_document.key.json
+  tags                    = var.tags
+}
+
+resource "aws_kms_alias" "this" {
+  name          = "alias/${var.alias}"
+  target_key_id = aws_kms_key.this.key_id
+}

@@ -1,0 +1,40 @@
+# The pipeline's SNS topic (success and failure messages of every DAG), KMS-encrypted, with
+# subscriptions from variables. Email subscriptions stay pending until the recipient confirms.
+resource "aws_sns_topic" "this" {
+  name              = var.name
+  kms_master_key_id = var.kms_key_arn
+  tags              = var.tags
+}
+
+data "aws_iam_policy_document" "topic" {
+  statement {
+    sid       = "PublishOnlyFromThisAccountOverTls"
+    effect    = "Deny"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.this.arn]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_sns_topic_policy" "this" {
+  arn    = aws_sns_topic.this.arn
+  policy = data.aws_iam_policy_document.topic.json
+}
+
+resource "aws_sns_topic_subscription" "this" {
+  for_each = { for s in var.subscriptions : "${s.protocol}:${s.endpoint}" => s }
+
+  topic_arn = aws_sns_topic.this.arn
+  protocol  = each.value.protocol
+  endpoint  = each.value.endpoint
+}

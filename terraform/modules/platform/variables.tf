@@ -1,0 +1,332 @@
+variable "environment" {
+  description = "Environment name (settings key environment), e.g. dev or prod."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9]{1,9}$", var.environment))
+    error_message = "environment must be 2-10 lowercase letters or digits, starting with a letter (e.g. dev, prod)."
+  }
+}
+
+variable "name_prefix" {
+  description = "Project prefix (settings key name_prefix): every SageMaker resource name starts with <name_prefix>-, ECR repositories are <name_prefix>/<image>. Give environments that share an account different prefixes."
+  type        = string
+  default     = "mlops"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,20}$", var.name_prefix)) && !endswith(var.name_prefix, "-")
+    error_message = "name_prefix must be 2-21 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen."
+  }
+}
+
+variable "image_tag" {
+  description = "Tag of the four images the environment runs (settings *_image_uri = repository URL + : + tag). Tags are immutable: a new build gets a new tag."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", var.image_tag))
+    error_message = "image_tag must be a Docker tag: up to 128 letters, digits, _, . or -, not starting with . or -."
+  }
+}
+
+variable "poll_interval_seconds" {
+  description = "How often the DAGs' sensors and operators poll SageMaker (settings key poll_interval_seconds)."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.poll_interval_seconds >= 5 && var.poll_interval_seconds <= 600 && floor(var.poll_interval_seconds) == var.poll_interval_seconds
+    error_message = "poll_interval_seconds must be a whole number between 5 and 600."
+  }
+}
+
+variable "enable_network_isolation" {
+  description = "Run training and inference containers without network access (settings key enable_network_isolation)."
+  type        = bool
+  default     = true
+}
+
+variable "slack_connection_id" {
+  description = "Airflow connection ID of the Slack webhook (settings key slack_connection_id); its secret is airflow/connections/<id>."
+  type        = string
+  default     = "slack_webhook"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]+$", var.slack_connection_id))
+    error_message = "slack_connection_id must be letters, digits, _, . or -."
+  }
+}
+
+variable "airflow_version" {
+  description = "MWAA Airflow version; must equal the apache-airflow pin of requirements-dev.txt (checked by tests/terraform)."
+  type        = string
+  default     = "3.3.1"
+
+  validation {
+    condition     = can(regex("^[0-9]+\\.[0-9]+\\.[0-9]+$", var.airflow_version))
+    error_message = "airflow_version must be a version such as 3.3.1."
+  }
+}
+
+variable "mwaa_environment_class" {
+  description = "MWAA environment class."
+  type        = string
+  default     = "mw1.small"
+
+  validation {
+    condition     = contains(["mw1.micro", "mw1.small", "mw1.medium", "mw1.large", "mw1.xlarge", "mw1.2xlarge"], var.mwaa_environment_class)
+    error_message = "mwaa_environment_class must be one of mw1.micro, mw1.small, mw1.medium, mw1.large, mw1.xlarge, mw1.2xlarge."
+  }
+}
+
+variable "mwaa_min_workers" {
+  description = "Minimum number of MWAA workers."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.mwaa_min_workers >= 1
+    error_message = "mwaa_min_workers must be at least 1."
+  }
+}
+
+variable "mwaa_max_workers" {
+  description = "Maximum number of MWAA workers."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.mwaa_max_workers >= 1 && var.mwaa_max_workers <= 25
+    error_message = "mwaa_max_workers must be between 1 and 25."
+  }
+}
+
+variable "mwaa_schedulers" {
+  description = "Number of MWAA schedulers."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.mwaa_schedulers >= 1 && var.mwaa_schedulers <= 5
+    error_message = "mwaa_schedulers must be between 1 and 5."
+  }
+}
+
+variable "mwaa_webserver_access_mode" {
+  description = "PRIVATE_ONLY (default) or PUBLIC_ONLY (explicit opt-out)."
+  type        = string
+  default     = "PRIVATE_ONLY"
+
+  validation {
+    condition     = contains(["PRIVATE_ONLY", "PUBLIC_ONLY"], var.mwaa_webserver_access_mode)
+    error_message = "mwaa_webserver_access_mode must be PRIVATE_ONLY or PUBLIC_ONLY."
+  }
+}
+
+variable "mwaa_log_level" {
+  description = "Level of every MWAA log type."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"], var.mwaa_log_level)
+    error_message = "mwaa_log_level must be one of CRITICAL, ERROR, WARNING, INFO, DEBUG."
+  }
+}
+
+variable "mwaa_allow_internet_egress" {
+  description = "Allow MWAA HTTPS egress to 0.0.0.0/0 in a VPC you bring that has its own NAT (automatic when enable_nat_gateway is true)."
+  type        = bool
+  default     = false
+}
+
+variable "airflow_configuration_options" {
+  description = "Extra Airflow configuration options for MWAA (section.key => value)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "mwaa_bundle_dir" {
+  description = "Absolute path of `make bundle`'s output (dist/mwaa): Terraform uploads requirements.txt, plugins.zip, startup.sh and pins their versions. Null: pass the *_s3_object_version variables."
+  type        = string
+  default     = null
+}
+
+variable "requirements_s3_object_version" {
+  description = "S3 object version of requirements.txt when mwaa_bundle_dir is null."
+  type        = string
+  default     = null
+}
+
+variable "plugins_s3_object_version" {
+  description = "S3 object version of plugins.zip when mwaa_bundle_dir is null."
+  type        = string
+  default     = null
+}
+
+variable "startup_script_s3_object_version" {
+  description = "S3 object version of startup.sh when mwaa_bundle_dir is null (null: none)."
+  type        = string
+  default     = null
+}
+
+variable "create_vpc" {
+  description = "Create the VPC; false: bring your own with vpc_id, vpc_cidr_block, private_subnet_ids, private_route_table_ids."
+  type        = bool
+  default     = true
+}
+
+variable "vpc_cidr_block" {
+  description = "CIDR block of the created VPC, or of the one you bring."
+  type        = string
+  default     = "10.40.0.0/16"
+
+  validation {
+    condition     = can(cidrnetmask(var.vpc_cidr_block))
+    error_message = "vpc_cidr_block must be an IPv4 CIDR block."
+  }
+}
+
+variable "availability_zone_suffixes" {
+  description = "AZ letters of the created VPC's private subnets (at least two)."
+  type        = list(string)
+  default     = ["a", "b"]
+
+  validation {
+    condition     = length(var.availability_zone_suffixes) >= 2
+    error_message = "availability_zone_suffixes must name at least two zones."
+  }
+}
+
+variable "enable_nat_gateway" {
+  description = "Internet egress for the private subnets through a NAT gateway (Slack notifications and PyPI need it)."
+  type        = bool
+  default     = false
+}
+
+variable "vpc_id" {
+  description = "Existing VPC ID when create_vpc is false."
+  type        = string
+  default     = null
+}
+
+variable "private_subnet_ids" {
+  description = "Existing private subnet IDs (two AZs or more) when create_vpc is false."
+  type        = list(string)
+  default     = []
+}
+
+variable "private_route_table_ids" {
+  description = "Route tables of the existing private subnets when create_vpc is false."
+  type        = list(string)
+  default     = []
+}
+
+variable "sns_subscriptions" {
+  description = "Subscriptions to the notifications topic."
+  type = list(object({
+    protocol = string
+    endpoint = string
+  }))
+  default = []
+}
+
+variable "winners_table_deletion_protection" {
+  description = "Deletion protection of the winners table (turn off explicitly before destroying)."
+  type        = bool
+  default     = true
+}
+
+variable "force_destroy_buckets" {
+  description = "Let terraform destroy delete non-empty buckets (throw-away environments only)."
+  type        = bool
+  default     = false
+}
+
+variable "access_log_retention_days" {
+  description = "Days S3 access logs are kept."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = var.access_log_retention_days >= 1
+    error_message = "access_log_retention_days must be at least 1."
+  }
+}
+
+variable "trigger_lambda_source_dir" {
+  description = "Absolute path of the trigger Lambda's source (include/trigger_lambda)."
+  type        = string
+}
+
+variable "build_dir" {
+  description = "Absolute path of a scratch folder for build artifacts (the Lambda zip)."
+  type        = string
+}
+
+variable "trigger_airflow_role" {
+  description = "Airflow role the trigger Lambda acts as: User or Op."
+  type        = string
+  default     = "User"
+
+  validation {
+    condition     = contains(["User", "Op"], var.trigger_airflow_role)
+    error_message = "trigger_airflow_role must be User or Op."
+  }
+}
+
+variable "allowed_dag_patterns" {
+  description = "Regular expressions of the DAG ids the trigger Lambda may start."
+  type        = list(string)
+  default     = ["^(train|evaluate|deploy|batch_inference)__[a-z]{2}$"]
+}
+
+variable "max_conf_bytes" {
+  description = "Largest DAG-run conf the trigger Lambda forwards, in bytes."
+  type        = number
+  default     = 65536
+}
+
+variable "trigger_reserved_concurrency" {
+  description = "Reserved concurrency of the trigger Lambda."
+  type        = number
+  default     = 5
+}
+
+variable "gitlab_url" {
+  description = "URL of the GitLab instance whose CI deploys."
+  type        = string
+  default     = "https://gitlab.com"
+}
+
+variable "gitlab_audience" {
+  description = "aud claim of the CI ID tokens."
+  type        = string
+  default     = "sts.amazonaws.com"
+}
+
+variable "create_gitlab_oidc_provider" {
+  description = "Create the account's IAM OIDC provider for gitlab_url (false when another environment in the account made it)."
+  type        = bool
+  default     = true
+}
+
+variable "existing_gitlab_oidc_provider_arn" {
+  description = "ARN of the existing OIDC provider when create_gitlab_oidc_provider is false."
+  type        = string
+  default     = null
+}
+
+variable "gitlab_projects" {
+  description = "GitLab projects and branches allowed to assume the deploy role."
+  type = list(object({
+    path     = string
+    branches = list(string)
+  }))
+}
+
+variable "tags" {
+  description = "Tags added to every resource."
+  type        = map(string)
+  default     = {}
+}

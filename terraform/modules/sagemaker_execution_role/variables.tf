@@ -1,0 +1,65 @@
+variable "name" {
+  description = "Name of the IAM role."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9+=,.@_-]{1,64}$", var.name))
+    error_message = "name must be a valid IAM role name (1-64 characters)."
+  }
+}
+
+variable "name_prefix" {
+  description = "Project name prefix (documents which SageMaker resources use the role)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,20}$", var.name_prefix))
+    error_message = "name_prefix must be 2-21 lowercase letters, digits or hyphens, starting with a letter."
+  }
+}
+
+variable "bucket_arns" {
+  description = "ARNs of the buckets jobs read from and write to (data and model buckets)."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.bucket_arns) > 0 && alltrue([for arn in var.bucket_arns : can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9.-]+$", arn))])
+    error_message = "bucket_arns must be a non-empty list of bucket ARNs (arn:aws:s3:::<bucket>)."
+  }
+}
+
+variable "ecr_repository_arns" {
+  description = "ARNs of the ECR repositories the jobs pull images from."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.ecr_repository_arns) > 0 && alltrue([for arn in var.ecr_repository_arns : can(regex("^arn:aws[a-z-]*:ecr:", arn))])
+    error_message = "ecr_repository_arns must be a non-empty list of ECR repository ARNs."
+  }
+}
+
+variable "kms_key_arn" {
+  description = "ARN of the project KMS key (S3 objects, volumes, outputs)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:kms:", var.kms_key_arn))
+    error_message = "kms_key_arn must be a KMS key ARN."
+  }
+}
+
+variable "vpc_id" {
+  description = "VPC the jobs run in: network-interface permissions are limited to it."
+  type        = string
+
+  validation {
+    condition     = can(regex("^vpc-[0-9a-f]+$", var.vpc_id))
+    error_message = "vpc_id must be a VPC ID (vpc-...)."
+  }
+}
+
+variable "tags" {
+  description = "Tags for the role."
+  type        = map(string)
+  default     = {}
+}

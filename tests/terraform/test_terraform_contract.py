@@ -1,0 +1,235 @@
+"""Terraform agrees with the rest of the project: the Airflow pin, the settings the DAG package
+reads (docs/interfaces.md), the DAG ids the trigger Lambda may start, the ECR and secret names."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import textwrap
+
+import pytest
+import yaml
+from terraform_support import (
+    ENV_ROOTS,
+    MODULES,
+    REPO,
+    all_labelled_blocks,
+    named_blocks,
+    parse,
+    variable_default,
+)
+
+INTERFACES = (REPO / "docs" / "interfaces.md").read_text(encoding="utf-8")
+# The DAG kinds of docs/interfaces.md: dags/train.py, evaluate.py, deploy.py, batch_inference.py.
+DAG_KINDS = ("train", "evaluate", "deploy", "batch_inference")
+
+
+def _settings_keys() -> list[str]:
+    section = INTERFACES.split("## Environment settings", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"^\| `([a-z_]+)` \|", section, flags=re.MULTILINE)
+
+
+SETTINGS_KEYS = _settings_keys()
+
+
+def _platform_locals() -> dict:
+    merged: dict = {}
+    for block in parse(MODULES / "platform" / "main.tf")["locals"]:
+        merged.update(block)
+    return merged
+
+
+def test_interfaces_lists_the_settings_keys():
+    assert len(SETTINGS_KEYS) >= 19
+    assert {"data_bucket", "kms_key_arn", "airflow_base_url", "enable_network_isolation"} <= set(
+        SETTINGS_KEYS
+    )
+
+
+def test_mwaa_airflow_version_equals_the_python_pin():
+    pin = re.search(
+        r"^apache-airflow==([0-9.]+)$", (REPO / "requirements-dev.txt").read_text(), re.MULTILINE
+    )
+    assert pin, "requirements-dev.txt has no apache-airflow== pin"
+    (environment,) = [b for _, _, b in all_labelled_blocks("resource", "aws_mwaa_environment")]
+    assert environment["airflow_version"] == "${var.airflow_version}"
+    assert variable_default("mwaa", "airflow_version") == pin.group(1)
+    assert variable_default("platform", "airflow_version") == pin.group(1)
+    overrides = [
+        (path, name)
+        for path in [*MODULES.glob("*/main.tf"), *(r / "main.tf" for r in ENV_ROOTS)]
+        for name, body in named_blocks(path, "module")
+        if "airflow_version" in body and body["airflow_version"] != "${var.airflow_version}"
+    ]
+    assert overrides == []
+
+
+def test_the_settings_object_has_exactly_the_documented_keys():
+    settings = _platform_locals()["settings"]
+    assert sorted(settings) == sorted(SETTINGS_KEYS)
+
+
+@pytest.mark.parametrize("root", ENV_ROOTS, ids=lambda p: p.name)
+def test_every_setting_is_an_output_of_the_env_root_with_the_same_name(root):
+    outputs = dict(named_blocks(root / "outputs.tf", "output"))
+    missing = [key for key in SETTINGS_KEYS if key not in outputs]
+    assert missing == [], f"terraform/envs/{root.name}/outputs.tf lacks {missing}"
+    wrong = [
+        k for k in SETTINGS_KEYS if outputs[k]["value"] != f"${{module.platform.settings.{k}}}"
+    ]
+    assert wrong == []
+
+
+def test_settings_are_written_to_the_airflow_variable_secret():
+    (call,) = [
+        b
+        for n, b in named_blocks(MODULES / "platform" / "main.tf", "module")
+        if n == "airflow_secrets"
+    ]
+    assert call["settings"] == "${local.settings}"
+    assert call["settings_variable_name"] == "mlops_settings"
+    assert _platform_locals()["variables_prefix"] == "airflow/variables"
+    (secret,) = [
+        b
+        for _, n, b in all_labelled_blocks("resource", "aws_secretsmanager_secret")
+        if n == "settings"
+    ]
+    assert secret["name"] == "${var.variables_prefix}/${var.settings_variable_name}"
+
+
+def test_mwaa_reads_variables_and_connections_through_the_secrets_manager_backend():
+    locals_ = {}
+    for block in parse(MODULES / "mwaa" / "main.tf")["locals"]:
+        locals_.update(block)
+    options = locals_["airflow_configuration_options"]
+    backend = "airflow.providers.amazon.aws.secrets.secrets_manager.SecretsManagerBackend"
+    assert f'"secrets.backend" = "{backend}"' in options
+    assert re.search(r"connections_prefix\s*=\s*var\.connections_prefix", options)
+    assert re.search(r"variables_prefix\s*=\s*var\.variables_prefix", options)
+
+
+def test_slack_connection_secret_is_created_without_a_value():
+    assert _platform_locals()["connections_prefix"] == "airflow/connections"
+    assert variable_default("platform", "slack_connection_id") == "slack_webhook"
+    versions = [
+        n for _, n, _ in all_labelled_blocks("resource", "aws_secretsmanager_secret_version")
+    ]
+    assert versions == ["settings"]  # no version (no value in state) for connections
+
+
+def test_ecr_repositories_are_named_after_the_images_under_the_name_prefix():
+    images = _platform_locals()["images"]
+    assert sorted(images.values()) == sorted(
+        f"${{var.name_prefix}}/{image}"
+        for image in ("processing", "training", "training-neuron", "inference")
+    )
+
+
+def test_winners_table_has_the_documented_key_schema():
+    (table,) = [b for _, _, b in all_labelled_blocks("resource", "aws_dynamodb_table")]
+    assert (table["hash_key"], table["range_key"]) == ("pk", "sk")
+    assert {(a["name"], a["type"]) for a in table["attribute"]} == {("pk", "S"), ("sk", "S")}
+    assert table["point_in_time_recovery"][0]["enabled"] is True
+    assert table["deletion_protection_enabled"] == "${var.deletion_protection}"
+    assert variable_default("winners_table", "deletion_protection") is True
+
+
+def test_trigger_lambda_gets_the_documented_environment():
+    (function,) = [b for _, _, b in all_labelled_blocks("resource", "aws_lambda_function")]
+    assert function["handler"] == "handler.handler"
+    assert function["runtime"] == "python3.12"
+    variables = function["environment"][0]["variables"]
+    assert set(variables) == {
+        "MWAA_ENVIRONMENT_NAME",
+        "ALLOWED_DAG_PATTERNS",
+        "MAX_CONF_BYTES",
+        "AIRFLOW_UI_BASE_URL",
+    }
+
+
+# --- the DAG ids the trigger Lambda may start --------------------------------------------------
+
+FIXTURE_COUNTRIES = textwrap.dedent(
+    """\
+    countries:
+      - code: de
+        code_table_version: v1
+      - code: fr
+        code_table_version: v1
+      - code: pl
+        enabled: false
+        code_table_version: v1
+    """
+)
+
+
+def _enabled_country_codes(tmp_path) -> list[str]:
+    """Enabled countries of include/config/countries.yaml (a small fixture file while the repo has
+    none), read with the library's loader (mlops.config) when it exists, else as plain YAML."""
+    countries_file = REPO / "include" / "config" / "countries.yaml"
+    if not countries_file.is_file():
+        countries_file = tmp_path / "countries.yaml"
+        countries_file.write_text(FIXTURE_COUNTRIES, encoding="utf-8")
+    try:
+        from mlops import config
+    except ImportError:
+        raw = yaml.safe_load(countries_file.read_text(encoding="utf-8"))
+        return [c["code"] for c in raw["countries"] if c.get("enabled", True)]
+    return [country.code for country in config.enabled_countries(countries_file)]
+
+
+@pytest.fixture
+def generated_dag_ids(tmp_path) -> list[str]:
+    codes = _enabled_country_codes(tmp_path)
+    assert codes, "no enabled country"
+    return [f"{kind}__{code}" for kind in DAG_KINDS for code in codes]
+
+
+def _allowed(patterns: list[str], dag_id: str) -> bool:
+    return any(re.fullmatch(pattern, dag_id) for pattern in patterns)
+
+
+def test_default_patterns_allow_every_generated_dag_id(generated_dag_ids):
+    patterns = variable_default("trigger_lambda", "allowed_dag_patterns")
+    refused = [dag_id for dag_id in generated_dag_ids if not _allowed(patterns, dag_id)]
+    assert refused == []
+
+
+@pytest.mark.parametrize(
+    "dag_id",
+    ["train__deu", "cleanup__de", "train__DE", "train_de", "deploy__de; drop", "train__de\n"],
+)
+def test_default_patterns_refuse_other_dag_ids(dag_id):
+    assert not _allowed(variable_default("trigger_lambda", "allowed_dag_patterns"), dag_id)
+
+
+def test_platform_and_lambda_module_share_the_default_patterns():
+    assert variable_default("platform", "allowed_dag_patterns") == variable_default(
+        "trigger_lambda", "allowed_dag_patterns"
+    )
+
+
+def test_default_patterns_are_the_ones_docs_interfaces_states():
+    documented = re.search(
+        r"`ALLOWED_DAG_PATTERNS` \(comma-separated regular expressions, default\s+`([^`]+)`",
+        INTERFACES,
+    )
+    assert documented, "docs/interfaces.md no longer states the ALLOWED_DAG_PATTERNS default"
+    assert variable_default("trigger_lambda", "allowed_dag_patterns") == documented.group(1).split(
+        ","
+    )
+
+
+def test_default_patterns_and_conf_limit_match_the_lambda_handler():
+    handler_file = REPO / "include" / "trigger_lambda" / "handler.py"
+    if not handler_file.is_file():
+        pytest.skip("include/trigger_lambda/handler.py is not there yet")
+    spec = importlib.util.spec_from_file_location(
+        "trigger_lambda_handler_for_terraform", handler_file
+    )
+    handler = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(handler)
+    assert variable_default(
+        "trigger_lambda", "allowed_dag_patterns"
+    ) == handler.DEFAULT_ALLOWED_DAG_PATTERNS.split(",")
+    assert variable_default("trigger_lambda", "max_conf_bytes") == handler.DEFAULT_MAX_CONF_BYTES
