@@ -1,0 +1,1 @@
+"""Code shared by the processing, training and inference images."""

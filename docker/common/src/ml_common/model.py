@@ -1,0 +1,226 @@
+"""Saving and loading trained models, so the inference image serves either algorithm.
+
+A model directory (``/opt/ml/model``, tarred by SageMaker into model.tar.gz) holds:
+``model_card.json``, ``label_map.json``, ``preprocessing.json`` and the algorithm's weights —
+``linear.joblib`` (scikit-learn objects only) or ``neural.pt`` (a PyTorch state dict, loaded
+with ``weights_only=True``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from ml_common import features
+
+MODEL_CARD = "model_card.json"
+LABEL_MAP = "label_map.json"
+PREPROCESSING = "preprocessing.json"
+LINEAR_WEIGHTS = "linear.joblib"
+NEURAL_WEIGHTS = "neural.pt"
+
+
+class Classifier(Protocol):
+    labels: list[str]
+
+    def predict_proba(self, records: Sequence[dict[str, Any]]) -> np.ndarray: ...
+
+
+# ---- linear (scikit-learn) -------------------------------------------------------------------
+
+
+class LinearClassifier:
+    """TF-IDF word n-grams + numeric attributes → multinomial logistic regression."""
+
+    def __init__(self, vectorizer, model, labels: list[str]):
+        self.vectorizer = vectorizer
+        self.model = model
+        self.labels = labels
+
+    def design_matrix(self, records: Sequence[dict[str, Any]]):
+        from scipy import sparse
+
+        text = self.vectorizer.transform(features.texts(records))
+        numeric = sparse.csr_matrix(features.numeric_matrix(records))
+        return sparse.hstack([text, numeric], format="csr")
+
+    def predict_proba(self, records: Sequence[dict[str, Any]]) -> np.ndarray:
+        if not records:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        return self.model.predict_proba(self.design_matrix(records))
+
+    def save(self, model_dir: Path) -> None:
+        import joblib
+
+        joblib.dump(
+            {"vectorizer": self.vectorizer, "model": self.model}, model_dir / LINEAR_WEIGHTS
+        )
+
+
+# ---- neural (PyTorch) ------------------------------------------------------------------------
+
+
+def hashing_vectorizer(preprocessing: dict[str, Any]):
+    """The stateless text hashing both training and inference use (murmurhash, deterministic)."""
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    return HashingVectorizer(
+        n_features=int(preprocessing["num_buckets"]),
+        ngram_range=(1, int(preprocessing["ngram_max"])),
+        alternate_sign=False,
+        norm="l2",
+        dtype=np.float32,
+    )
+
+
+def build_network(
+    num_buckets: int, embedding_dim: int, hidden_dim: int, num_classes: int, dropout: float
+):
+    """Hashed n-gram EmbeddingBag (TF weighted) + numeric attributes → MLP."""
+    import torch
+    from torch import nn
+
+    class HashedBagClassifier(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding = nn.EmbeddingBag(num_buckets, embedding_dim, mode="sum")
+            self.mlp = nn.Sequential(
+                nn.Linear(embedding_dim + len(features.NUMERIC_FEATURES), hidden_dim),
+                nn.ReLU(),
+                nn.Dropout(dropout),
+                nn.Linear(hidden_dim, num_classes),
+            )
+
+        def forward(self, indices, offsets, weights, numeric):
+            bag = self.embedding(indices, offsets, per_sample_weights=weights)
+            return self.mlp(torch.cat([bag, numeric], dim=1))
+
+    return HashedBagClassifier()
+
+
+def batch_tensors(vectorizer, records: Sequence[dict[str, Any]]):
+    """(indices, offsets, weights, numeric) CPU tensors for a batch of records."""
+    import torch
+
+    matrix = vectorizer.transform(features.texts(records))
+    return (
+        torch.from_numpy(matrix.indices.astype(np.int64)),
+        torch.from_numpy(matrix.indptr[:-1].astype(np.int64)),
+        torch.from_numpy(matrix.data.astype(np.float32)),
+        torch.from_numpy(features.numeric_matrix(records)),
+    )
+
+
+class NeuralClassifier:
+    def __init__(self, network, preprocessing: dict[str, Any], labels: list[str]):
+        self.network = network
+        self.preprocessing = preprocessing
+        self.vectorizer = hashing_vectorizer(preprocessing)
+        self.labels = labels
+
+    def predict_proba(self, records: Sequence[dict[str, Any]]) -> np.ndarray:
+        import torch
+
+        if not records:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        self.network.eval()
+        with torch.inference_mode():
+            logits = self.network(*batch_tensors(self.vectorizer, records))
+            return torch.softmax(logits.float(), dim=1).numpy()
+
+    def save(self, model_dir: Path) -> None:
+        import torch
+
+        state = {k: v.detach().cpu() for k, v in self.network.state_dict().items()}
+        torch.save(state, model_dir / NEURAL_WEIGHTS)
+
+
+# ---- model directory -------------------------------------------------------------------------
+
+
+def save_model(
+    model_dir: Path, classifier, algorithm: str, preprocessing: dict, card: dict
+) -> None:
+    """Write weights, label map, preprocessing and model card into ``model_dir``."""
+    model_dir.mkdir(parents=True, exist_ok=True)
+    classifier.save(model_dir)
+    _write_json(model_dir / LABEL_MAP, {"labels": list(classifier.labels)})
+    _write_json(model_dir / PREPROCESSING, {"algorithm": algorithm, **preprocessing})
+    _write_json(model_dir / MODEL_CARD, card)
+
+
+def load_model(model_dir: Path) -> Classifier:
+    """Load whichever algorithm ``model_dir`` holds."""
+    model_dir = Path(model_dir)
+    preprocessing_file = model_dir / PREPROCESSING
+    if not preprocessing_file.exists():
+        raise FileNotFoundError(
+            f"{model_dir}: no {PREPROCESSING}; is this a model from the training image?"
+        )
+    preprocessing = json.loads(preprocessing_file.read_text(encoding="utf-8"))
+    labels = json.loads((model_dir / LABEL_MAP).read_text(encoding="utf-8"))["labels"]
+    if preprocessing.get("version") != features.PREPROCESSING_VERSION:
+        raise ValueError(
+            f"{preprocessing_file}: preprocessing version {preprocessing.get('version')} "
+            f"is not {features.PREPROCESSING_VERSION}; retrain the model with this image"
+        )
+    algorithm = preprocessing.get("algorithm")
+    if algorithm == "linear":
+        import joblib
+
+        # Model artifacts come only from this project's KMS-encrypted model bucket.
+        parts = joblib.load(model_dir / LINEAR_WEIGHTS)
+        return LinearClassifier(parts["vectorizer"], parts["model"], labels)
+    if algorithm == "neural":
+        import torch
+
+        network = build_network(
+            int(preprocessing["num_buckets"]),
+            int(preprocessing["embedding_dim"]),
+            int(preprocessing["hidden_dim"]),
+            len(labels),
+            0.0,
+        )
+        state = torch.load(model_dir / NEURAL_WEIGHTS, map_location="cpu", weights_only=True)
+        network.load_state_dict(state)
+        return NeuralClassifier(network, preprocessing, labels)
+    raise ValueError(f"{preprocessing_file}: unknown algorithm {algorithm!r}")
+
+
+def load_card(model_dir: Path) -> dict[str, Any]:
+    return json.loads((Path(model_dir) / MODEL_CARD).read_text(encoding="utf-8"))
+
+
+def predictions(
+    classifier: Classifier, records: Sequence[dict[str, Any]], top_k: int = 3
+) -> list[dict]:
+    """One answer per record: ``{"item_id"?, "label", "confidence", "top_k": [...]}``."""
+    probs = classifier.predict_proba(records)
+    if len(records) == 0:
+        return []
+    labels = classifier.labels
+    k = max(1, min(top_k, len(labels)))
+    top = np.argsort(-probs, axis=1)[:, :k]
+    answers = []
+    for record, row, order in zip(records, probs, top, strict=True):
+        best = int(order[0])
+        answer: dict[str, Any] = {}
+        if record.get("item_id") is not None:
+            answer["item_id"] = record["item_id"]
+        answer["label"] = labels[best]
+        answer["confidence"] = round(float(row[best]), 6)
+        answer["top_k"] = [
+            {"label": labels[int(i)], "score": round(float(row[int(i)]), 6)} for i in order
+        ]
+        answers.append(answer)
+    return answers
+
+
+def _write_json(path: Path, payload: Any) -> None:
+    path.write_text(
+        json.dumps(payload, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8"
+    )

@@ -1,0 +1,138 @@
+"""Product records (JSON Lines) as docs/interfaces.md defines them: fields, types, reading."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# field -> (allowed Python types, nullable)
+FEATURE_FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
+    "item_id": ((str,), False),
+    "title": ((str,), False),
+    "description": ((str,), False),
+    "brand": ((str,), False),
+    "weight_kg": ((int, float), True),
+    "screen_size_in": ((int, float), True),
+    "battery": ((bool,), False),
+    "power_source": ((str,), False),
+}
+LABEL_FIELD = "label"
+FIELD_ORDER = list(FEATURE_FIELDS)  # the column order of text/csv payloads
+TYPE_NAMES = {str: "string", int: "number", float: "number", bool: "boolean"}
+
+
+def field_error(record: Any, *, require_label: bool) -> str | None:
+    """Why ``record`` is not a valid product record, or None when it is."""
+    if not isinstance(record, dict):
+        return f"expected a JSON object, got {type(record).__name__}"
+    fields = dict(FEATURE_FIELDS)
+    if require_label:
+        fields[LABEL_FIELD] = ((str,), False)
+    missing = [name for name in fields if name not in record]
+    if missing:
+        return f"missing field(s) {', '.join(missing)}"
+    for name, (types, nullable) in fields.items():
+        value = record[name]
+        if value is None:
+            if not nullable:
+                return f"field {name} is null"
+            continue
+        # bool is an int subclass: a boolean weight is a type error, not 1.0 kg.
+        if isinstance(value, bool) and bool not in types:
+            ok = False
+        else:
+            ok = isinstance(value, types)
+        if not ok:
+            wanted = " or ".join(sorted({TYPE_NAMES[t] for t in types}))
+            null = " or null" if nullable else ""
+            return f"field {name} must be {wanted}{null}, got {json.dumps(value)[:40]}"
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"field {name} must be a finite number"
+    if record["item_id"] == "":
+        return "field item_id is empty"
+    return None
+
+
+def data_files(directory: Path) -> list[Path]:
+    """Data files under ``directory``, recursively and sorted (``.gz`` too; hidden ones skipped)."""
+    if not directory.exists():
+        return []
+    return sorted(
+        p
+        for p in directory.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(directory).parts)
+    )
+
+
+def _open_text(path: Path):
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8")
+    return path.open(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class Line:
+    path: Path
+    number: int  # 1-based
+    text: str
+
+    @property
+    def where(self) -> str:
+        return f"{self.path.name}:{self.number}"
+
+
+def iter_file_lines(path: Path) -> Iterator[Line]:
+    """Non-blank lines of one data file."""
+    with _open_text(path) as handle:
+        for number, text in enumerate(handle, start=1):
+            if text.strip():
+                yield Line(path, number, text)
+
+
+def iter_lines(directory: Path) -> Iterator[Line]:
+    """Non-blank lines of every data file under ``directory``."""
+    for path in data_files(directory):
+        yield from iter_file_lines(path)
+
+
+def read_jsonl(directory: Path) -> Iterator[dict[str, Any]]:
+    """Parsed objects of every data file under ``directory``; a bad line raises with file:line."""
+    for line in iter_lines(directory):
+        try:
+            yield json.loads(line.text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{line.where}: not valid JSON ({exc.msg})") from exc
+
+
+def write_jsonl(path: Path, records) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    count = 0
+    with path.open("w", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
+            handle.write("\n")
+            count += 1
+    return count
+
+
+def inference_record_error(record: Any) -> str | None:
+    """Why ``record`` cannot be scored, or None. Lenient: absent attributes count as missing."""
+    if not isinstance(record, dict):
+        return f"expected a JSON object, got {type(record).__name__}"
+    for name, (types, _) in FEATURE_FIELDS.items():
+        value = record.get(name)
+        if value is None:
+            continue
+        if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
+            wanted = " or ".join(sorted({TYPE_NAMES[t] for t in types}))
+            return f"field {name} must be {wanted} or null, got {json.dumps(value)[:40]}"
+    if not any(
+        isinstance(record.get(name), str) and record.get(name) for name in ("title", "description")
+    ):
+        return "record has neither title nor description"
+    return None

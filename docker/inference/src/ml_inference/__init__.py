@@ -1,0 +1,1 @@
+"""Inference image: ``serve`` (SageMaker hosting and batch transform contract)."""

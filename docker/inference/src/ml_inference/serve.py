@@ -1,0 +1,84 @@
+"""``serve``: gunicorn in front of the WSGI app, configured from SageMaker's environment.
+
+Port ``SAGEMAKER_BIND_TO_PORT`` (8080); ``0.0.0.0`` in the container, ``127.0.0.1`` when
+``OPT_ML_DIR`` is set (local runs never listen beyond loopback). Workers
+``SAGEMAKER_MODEL_SERVER_WORKERS`` (default: CPU count), timeout
+``SAGEMAKER_MODEL_SERVER_TIMEOUT`` (60 s), payload limit ``SAGEMAKER_MAX_PAYLOAD_IN_MB`` (6).
+Each worker loads the model from ``/opt/ml/model`` once, after the fork.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from gunicorn.app.base import BaseApplication
+from ml_common.contract import ContractError, env_float, env_int, is_relocated, opt_ml
+
+
+class ModelServer(BaseApplication):
+    def __init__(self, options: dict, app_options: dict):
+        self.options = options
+        self.app_options = app_options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        # Runs in each worker (preload_app is off): one model per worker process.
+        from ml_common.model import load_model
+
+        from ml_inference.app import InferenceApp
+
+        return InferenceApp(load_model(opt_ml() / "model"), **self.app_options)
+
+
+def server_options() -> tuple[dict, dict]:
+    workers = env_int("SAGEMAKER_MODEL_SERVER_WORKERS", os.cpu_count() or 1)
+    if workers < 1:
+        raise ContractError(f"SAGEMAKER_MODEL_SERVER_WORKERS={workers}: need at least 1")
+    host = "127.0.0.1" if is_relocated() else "0.0.0.0"  # noqa: S104 - the container's port 8080 is the contract
+    port = env_int("SAGEMAKER_BIND_TO_PORT", 8080)
+    options = {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "worker_class": "gthread",
+        "threads": env_int("SAGEMAKER_MODEL_SERVER_THREADS", 2),
+        "timeout": env_int("SAGEMAKER_MODEL_SERVER_TIMEOUT", 60),
+        "keepalive": 75,  # longer than the SageMaker front end's idle timeout (60 s)
+        "preload_app": False,
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": os.environ.get("SAGEMAKER_MODEL_SERVER_LOG_LEVEL", "info"),
+        "proc_name": "ml_inference",
+        # No control socket: one per $HOME would clash between servers and needs a writable home.
+        "control_socket_disable": True,
+    }
+    app_options = {
+        "max_payload_mb": env_float("SAGEMAKER_MAX_PAYLOAD_IN_MB", 6.0),
+        "workers": workers,
+        "top_k": env_int("TOP_K", 3),
+    }
+    return options, app_options
+
+
+def main() -> None:
+    model_dir = opt_ml() / "model"
+    if not (model_dir / "preprocessing.json").exists():
+        print(
+            f"ERROR: no model in {model_dir} (expected the training image's output)",
+            file=sys.stderr,
+        )
+        sys.exit(2)
+    try:
+        options, app_options = server_options()
+    except ContractError as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        sys.exit(2)
+    ModelServer(options, app_options).run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Processing image: ``prepare``, ``evaluate``, ``postprocess`` (SageMaker Processing contract)."""

@@ -1,0 +1,133 @@
+"""A self-contained HTML evaluation report with inline SVG plots.
+
+Hand-written SVG instead of matplotlib: two simple charts do not justify a plotting stack (and its
+font cache) in the processing image, and inline SVG keeps the report a single file.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+CELL = 28
+PALETTE = ("#2b6cb0", "#dd6b20")  # challenger, champion
+
+
+def _shade(fraction: float) -> str:
+    level = int(255 - 200 * max(0.0, min(1.0, fraction)))
+    return f"rgb({level},{level + (255 - level) // 3},255)"
+
+
+def heatmap_svg(title: str, labels: list[str], matrix: list[list[int]]) -> str:
+    """Confusion matrix, rows = true label, columns = predicted; colour = share of the row."""
+    n = len(labels)
+    margin = 12 + 7 * max((len(label) for label in labels), default=4)
+    size = margin + CELL * n + 20
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size + 30}" role="img">',
+        f"<title>{escape(title)}</title>",
+        f'<text x="{margin}" y="14" font-size="13" font-weight="bold">{escape(title)}</text>',
+    ]
+    top = 30 + margin
+    for i, row in enumerate(matrix):
+        total = sum(row) or 1
+        parts.append(
+            f'<text x="{margin - 4}" y="{top + CELL * i + CELL * 0.65}" font-size="10" '
+            f'text-anchor="end">{escape(labels[i])}</text>'
+        )
+        for j, count in enumerate(row):
+            x, y = margin + CELL * j, top + CELL * i
+            parts.append(
+                f'<rect x="{x}" y="{y}" width="{CELL}" height="{CELL}" '
+                f'fill="{_shade(count / total)}" '
+                f'stroke="#fff"><title>true {escape(labels[i])}, predicted {escape(labels[j])}: '
+                f"{count}</title></rect>"
+            )
+            if count:
+                parts.append(
+                    f'<text x="{x + CELL / 2}" y="{y + CELL * 0.62}" font-size="9" '
+                    f'text-anchor="middle">{count}</text>'
+                )
+    for j, label in enumerate(labels):
+        x = margin + CELL * j + CELL * 0.6
+        parts.append(
+            f'<text x="{x}" y="{top - 4}" font-size="10" transform="rotate(-60 {x} {top - 4})">'
+            f"{escape(label)}</text>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def f1_bars_svg(labels: list[str], series: dict[str, dict[str, float]]) -> str:
+    """Per-class F1, one bar per model and class (challenger vs champion)."""
+    names = list(series)
+    margin = 12 + 7 * max((len(label) for label in labels), default=4)
+    bar, width = 10, 300
+    height = 40 + len(labels) * (bar * len(names) + 8)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{margin + width + 60}" '
+        f'height="{height}" role="img">',
+        "<title>Per-class F1</title>",
+        '<text x="4" y="14" font-size="13" font-weight="bold">Per-class F1</text>',
+    ]
+    for k, name in enumerate(names):
+        parts.append(
+            f'<rect x="{margin + 120 * k}" y="20" width="10" height="10" fill="{PALETTE[k % 2]}"/>'
+            f'<text x="{margin + 120 * k + 14}" y="29" font-size="11">{escape(name)}</text>'
+        )
+    y = 40
+    for label in labels:
+        parts.append(
+            f'<text x="{margin - 4}" y="{y + bar * len(names) / 2 + 4}" font-size="10" '
+            f'text-anchor="end">{escape(label)}</text>'
+        )
+        for k, name in enumerate(names):
+            value = series[name].get(label, 0.0)
+            parts.append(
+                f'<rect x="{margin}" y="{y}" width="{width * value:.1f}" height="{bar}" '
+                f'fill="{PALETTE[k % 2]}"><title>{escape(name)} {escape(label)}: '
+                f"{value:.3f}</title></rect>"
+                f'<text x="{margin + width * value + 4:.1f}" y="{y + bar - 1}" font-size="9">'
+                f"{value:.3f}</text>"
+            )
+            y += bar
+        y += 8
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def render_report(country: str, metrics: dict[str, Any]) -> str:
+    models = {name: m for name in ("challenger", "champion") if (m := metrics.get(name))}
+    rows = "".join(
+        f"<tr><th>{name}</th><td>{m['accuracy']:.4f}</td><td>{m['macro_f1']:.4f}</td><td>{m['counts']['n_items']}</td></tr>"
+        for name, m in models.items()
+    )
+    labels = sorted({label for m in models.values() for label in m["per_class"]})
+    bars = f1_bars_svg(
+        labels,
+        {name: {k: v["f1"] for k, v in m["per_class"].items()} for name, m in models.items()},
+    )
+    heatmaps = "".join(
+        heatmap_svg(
+            f"Confusion matrix — {name}",
+            m["confusion_matrix"]["labels"],
+            m["confusion_matrix"]["matrix"],
+        )
+        for name, m in models.items()
+    )
+    verdict = ""
+    if "champion" in models:
+        delta = models["challenger"]["macro_f1"] - models["champion"]["macro_f1"]
+        verdict = f"<p>Macro-F1 challenger − champion: <b>{delta:+.4f}</b></p>"
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Evaluation — {escape(country)}</title>
+<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}
+svg{{margin:1em 1em 0 0}}</style></head>
+<body><h1>Evaluation — {escape(country)}</h1>
+<p>{metrics["n_items"]} labeled test items.</p>
+<table><tr><th>model</th><th>accuracy</th><th>macro-F1</th><th>items</th></tr>{rows}</table>
+{verdict}
+<div>{bars}</div><div>{heatmaps}</div>
+</body></html>
+"""

@@ -1,0 +1,1 @@
+"""Training image: ``train`` (SageMaker Training contract), algorithms ``linear`` and ``neural``."""

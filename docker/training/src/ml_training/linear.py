@@ -1,0 +1,61 @@
+"""``linear``: TF-IDF word n-grams + numeric attributes → multinomial logistic regression (CPU)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from ml_common import features
+from ml_common.contract import Hyperparameters
+from ml_common.model import LinearClassifier
+
+from ml_training.metrics import classification_scores, emit
+
+
+def train_linear(
+    train: Sequence[dict[str, Any]], validation: Sequence[dict[str, Any]], hp: Hyperparameters
+) -> tuple[LinearClassifier, dict[str, float], dict[str, Any]]:
+    """Fit on ``train``, score on ``validation``; return (classifier, metrics, preprocessing)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import log_loss
+
+    ngram_max = hp.int("ngram_max", 2)
+    vectorizer = TfidfVectorizer(
+        ngram_range=(1, ngram_max),
+        sublinear_tf=True,
+        min_df=hp.int("min_df", 2),
+        max_features=hp.int("max_features", 200_000),
+        dtype=np.float32,
+    )
+    vectorizer.fit(features.texts(train))
+    labels = sorted({r["label"] for r in train})
+    model = LogisticRegression(
+        C=hp.float("C", 10.0),
+        max_iter=hp.int("max_iter", 300),
+        class_weight="balanced" if hp.bool("balanced", False) else None,
+    )
+    classifier = LinearClassifier(vectorizer, model, labels)
+    x_train = classifier.design_matrix(train)
+    y_train = [r["label"] for r in train]
+    model.fit(x_train, y_train)
+    classifier.labels = [str(c) for c in model.classes_]
+    train_loss = float(log_loss(y_train, model.predict_proba(x_train), labels=model.classes_))
+    emit("train", {"loss": train_loss})
+    predicted = [classifier.labels[i] for i in classifier.predict_proba(validation).argmax(axis=1)]
+    scores = classification_scores([r["label"] for r in validation], predicted)
+    emit("validation", scores)
+    preprocessing = {
+        "version": features.PREPROCESSING_VERSION,
+        "text": "title brand description",
+        "vectorizer": "tfidf",
+        "ngram_max": ngram_max,
+        "vocabulary_size": len(vectorizer.vocabulary_),
+        "numeric_features": list(features.NUMERIC_FEATURES),
+    }
+    return (
+        classifier,
+        {"train:loss": train_loss, **{f"validation:{k}": v for k, v in scores.items()}},
+        preprocessing,
+    )

@@ -1,0 +1,27 @@
+"""Demo product catalogs per country (stdlib only: runs in both .venv and .venv-ml).
+
+Function API: :func:`generate_month`, :func:`generate_scenario`, :func:`iter_products`,
+:func:`code_table`, :func:`code_table_version`. CLI: ``python -m local.demodata --help``.
+"""
+
+from local.demodata.catalog import COUNTRIES
+from local.demodata.generator import (
+    DEFAULT_REGULATION_CHANGE,
+    MonthSummary,
+    code_table,
+    code_table_version,
+    generate_month,
+    generate_scenario,
+    iter_products,
+)
+
+__all__ = [
+    "COUNTRIES",
+    "DEFAULT_REGULATION_CHANGE",
+    "MonthSummary",
+    "code_table",
+    "code_table_version",
+    "generate_month",
+    "generate_scenario",
+    "iter_products",
+]
