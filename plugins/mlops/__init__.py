@@ -1,0 +1,1 @@
+"""Library of the per-country MLOps DAGs: config, settings, requests, decisions."""

@@ -1,0 +1,142 @@
+"""Champion/challenger decision: a pure function of the evaluation results and the policy.
+
+The challenger wins only if it passes the absolute floor on the primary metric and, when there is a
+champion, beats it by the margin, the gain is supported by an exact one-sided McNemar test on the
+shared test items, and no class's recall drops beyond tolerance. Every check leaves a reason.
+
+The McNemar test is a binomial tail on the discordant pairs, written here in a few lines: the
+Airflow environment holds no statistics library (scipy/numpy belong to the images).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Policy:
+    primary_metric: str = "macro_f1"
+    absolute_floor: float = 0.6
+    margin: float = 0.005
+    max_recall_drop: float = 0.05
+    significance_level: float = 0.05
+
+    @classmethod
+    def from_country(cls, evaluation: Any) -> Policy:
+        return cls(
+            primary_metric=evaluation.primary_metric,
+            absolute_floor=evaluation.absolute_floor,
+            margin=evaluation.margin,
+            max_recall_drop=evaluation.max_recall_drop,
+            significance_level=evaluation.significance_level,
+        )
+
+
+@dataclass(frozen=True)
+class Decision:
+    promote: bool
+    reasons: tuple[str, ...]
+    challenger_score: float
+    champion_score: float | None
+    p_value: float | None = None
+    discordant: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        result = asdict(self)
+        result["reasons"] = list(self.reasons)
+        return result
+
+
+def mcnemar_one_sided(challenger_only: int, champion_only: int) -> float:
+    """P(X ≥ challenger_only), X ~ Binomial(discordant, 1/2): evidence the challenger is better."""
+    n = challenger_only + champion_only
+    if n == 0:
+        return 1.0
+    log_half_n = n * math.log(0.5)
+    tail = 0.0
+    for k in range(challenger_only, n + 1):
+        tail += math.exp(_log_comb(n, k) + log_half_n)
+    return min(1.0, tail)
+
+
+def _log_comb(n: int, k: int) -> float:
+    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+
+
+def discordant_pairs(per_item: Iterable[Mapping[str, Any]]) -> tuple[int, int]:
+    """(items only the challenger got right, items only the champion got right)."""
+    challenger_only = champion_only = 0
+    for item in per_item:
+        challenger, champion = bool(item["challenger_correct"]), bool(item["champion_correct"])
+        challenger_only += challenger and not champion
+        champion_only += champion and not challenger
+    return challenger_only, champion_only
+
+
+def _recalls(metrics: Mapping[str, Any]) -> dict[str, float]:
+    return {
+        label: float(stats["recall"])
+        for label, stats in (metrics.get("per_class") or {}).items()
+        if stats.get("support", 1) > 0
+    }
+
+
+def decide(
+    challenger: Mapping[str, Any],
+    champion: Mapping[str, Any] | None,
+    per_item: Iterable[Mapping[str, Any]],
+    policy: Policy,
+) -> Decision:
+    """Decide whether the challenger replaces the champion; ``metrics.json`` shapes as inputs."""
+    metric = policy.primary_metric
+    score = float(challenger[metric])
+    reasons: list[str] = []
+    passed = score >= policy.absolute_floor
+    reasons.append(
+        f"{metric} {score:.4f} {'≥' if passed else '<'} absolute floor {policy.absolute_floor:.4f}"
+    )
+    if champion is None:
+        reasons.append("no champion yet: the challenger wins if it passes the floor")
+        return Decision(passed, tuple(reasons), score, None)
+
+    champion_score = float(champion[metric])
+    gain = score - champion_score
+    margin_ok = gain >= policy.margin
+    reasons.append(
+        f"gain {gain:+.4f} over champion {champion_score:.4f} "
+        f"{'meets' if margin_ok else 'misses'} margin {policy.margin:.4f}"
+    )
+
+    challenger_only, champion_only = discordant_pairs(per_item)
+    p_value = mcnemar_one_sided(challenger_only, champion_only)
+    significant = p_value < policy.significance_level
+    reasons.append(
+        f"McNemar one-sided p={p_value:.4g} on {challenger_only} vs {champion_only} discordant "
+        f"items {'<' if significant else '≥'} {policy.significance_level}"
+    )
+
+    champion_recall = _recalls(champion)
+    challenger_recall = _recalls(challenger)
+    drops = {
+        label: recall - challenger_recall.get(label, 0.0)
+        for label, recall in sorted(champion_recall.items())
+        if recall - challenger_recall.get(label, 0.0) > policy.max_recall_drop
+    }
+    if drops:
+        worst = ", ".join(f"{label} -{drop:.3f}" for label, drop in drops.items())
+        reasons.append(f"recall drops beyond {policy.max_recall_drop:.3f}: {worst}")
+    else:
+        reasons.append(f"no class recall drops beyond {policy.max_recall_drop:.3f}")
+
+    promote = passed and margin_ok and significant and not drops
+    return Decision(
+        promote,
+        tuple(reasons),
+        score,
+        champion_score,
+        p_value,
+        {"challenger_only": challenger_only, "champion_only": champion_only},
+    )

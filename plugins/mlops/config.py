@@ -1,0 +1,286 @@
+"""The countries file: typed models and a loader with errors that name file, country and field.
+
+Where the file is looked for, first hit wins:
+1. ``$MLOPS_COUNTRIES_FILE``;
+2. ``include/config/countries.yaml`` beside ``plugins/`` (the repository);
+3. ``dags/config/countries.yaml`` beside ``plugins/`` (the MWAA bundle: /usr/local/airflow/dags is
+   synced from S3 every ~30 s, so a config change needs no environment update).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+COUNTRIES_FILE_ENV = "MLOPS_COUNTRIES_FILE"
+_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_LOCATIONS = (
+    _ROOT / "include" / "config" / "countries.yaml",
+    _ROOT / "dags" / "config" / "countries.yaml",
+)
+
+InstanceType = Annotated[str, Field(pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$")]
+
+
+class CountriesConfigError(ValueError):
+    """The countries file is missing or invalid; the message names file, country and field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ParameterRange(_Strict):
+    """One hyperparameter range searched by the tuning job."""
+
+    type: Literal["continuous", "integer", "categorical"]
+    min: float | None = None
+    max: float | None = None
+    values: list[str] | None = None
+    scaling: Literal["Auto", "Linear", "Logarithmic", "ReverseLogarithmic"] = "Auto"
+
+    @model_validator(mode="after")
+    def _bounds_or_values(self) -> ParameterRange:
+        if self.type == "categorical":
+            if not self.values:
+                raise ValueError("a categorical range needs a non-empty 'values' list")
+        elif self.min is None or self.max is None or self.min >= self.max:
+            raise ValueError(f"a {self.type} range needs 'min' < 'max'")
+        return self
+
+
+class Hpo(_Strict):
+    max_jobs: int = Field(4, ge=1, le=500)
+    max_parallel_jobs: int = Field(2, ge=1, le=100)
+    strategy: Literal["Bayesian", "Random", "Hyperband", "Grid"] = "Bayesian"
+    ranges: dict[str, ParameterRange] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _parallel_within_total(self) -> Hpo:
+        if self.max_parallel_jobs > self.max_jobs:
+            raise ValueError("max_parallel_jobs cannot exceed max_jobs")
+        return self
+
+
+class Training(_Strict):
+    instance_type: InstanceType = "ml.m5.xlarge"
+    instance_count: int = Field(1, ge=1, le=16)
+    algorithm: Literal["linear", "neural"] = "linear"
+    use_spot: bool = False
+    max_runtime_seconds: int = Field(3600, ge=60, le=28 * 24 * 3600)
+    max_wait_seconds: int | None = Field(None, ge=60)
+    volume_size_gb: int = Field(30, ge=1, le=16384)
+    hyperparameters: dict[str, str] = Field(default_factory=dict)
+    hpo: Hpo = Field(default_factory=Hpo)
+
+    @model_validator(mode="after")
+    def _spot_wait(self) -> Training:
+        if self.max_wait_seconds is not None and not self.use_spot:
+            raise ValueError("max_wait_seconds only applies when use_spot is true")
+        if self.use_spot and (self.max_wait_seconds or 0) < self.max_runtime_seconds:
+            raise ValueError("with use_spot, max_wait_seconds must be >= max_runtime_seconds")
+        return self
+
+    @property
+    def accelerator(self) -> Literal["trainium", "gpu", "cpu"]:
+        family = self.instance_type.split(".")[1]
+        if family.startswith("trn"):
+            return "trainium"
+        if family[0] in "gp":
+            return "gpu"
+        return "cpu"
+
+
+class Processing(_Strict):
+    instance_type: InstanceType = "ml.m5.xlarge"
+    volume_size_gb: int = Field(30, ge=1, le=16384)
+    max_runtime_seconds: int = Field(3600, ge=60, le=5 * 24 * 3600)
+    split_seed: int = 42
+
+
+class Evaluation(_Strict):
+    primary_metric: Literal["macro_f1", "accuracy"] = "macro_f1"
+    absolute_floor: float = Field(0.6, ge=0, le=1)
+    margin: float = Field(0.005, ge=0, le=1)
+    max_recall_drop: float = Field(0.05, ge=0, le=1)
+    significance_level: float = Field(0.05, gt=0, lt=1)
+    transform_instance_type: InstanceType = "ml.m5.xlarge"
+    max_runtime_seconds: int = Field(3600, ge=60, le=48 * 3600)
+
+
+class Serverless(_Strict):
+    memory_mb: Literal[1024, 2048, 3072, 4096, 5120, 6144] = 2048
+    max_concurrency: int = Field(5, ge=1, le=200)
+
+
+class Canary(_Strict):
+    percent: int = Field(10, ge=1, le=99)
+    wait_seconds: int = Field(300, ge=0, le=3600)
+    termination_wait_seconds: int = Field(300, ge=0, le=3600)
+
+
+class Endpoint(_Strict):
+    instance_type: InstanceType = "ml.m5.large"
+    instance_count: int = Field(1, ge=1, le=100)
+    serverless: Serverless | None = None
+    auto_deploy: bool = False
+    data_capture_percent: int = Field(20, ge=0, le=100)
+    canary: Canary | None = None
+    rollback_alarms: list[str] = Field(default_factory=list)
+    max_runtime_seconds: int = Field(3600, ge=60, le=10 * 3600)
+
+    @model_validator(mode="after")
+    def _alarms_need_canary(self) -> Endpoint:
+        if self.rollback_alarms and self.canary is None:
+            raise ValueError("rollback_alarms need a canary (blue/green traffic shifting)")
+        if self.serverless is not None and self.canary is not None:
+            raise ValueError("serverless endpoints do not support blue/green canary deployment")
+        return self
+
+
+class BatchInference(_Strict):
+    schedule: str = "0 6 2 * *"
+    instance_type: InstanceType = "ml.m5.xlarge"
+    instance_count: int = Field(1, ge=1, le=100)
+    review_threshold: float = Field(0.7, ge=0, le=1)
+    max_runtime_seconds: int = Field(3 * 3600, ge=60, le=48 * 3600)
+    input_timeout_seconds: int = Field(24 * 3600, ge=60)
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        if value.startswith("@") or len(value.split()) == 5:
+            return value
+        raise ValueError(
+            f"'{value}' is neither a 5-field cron expression nor a preset like @monthly"
+        )
+
+
+class Country(_Strict):
+    """One country's whole configuration."""
+
+    code: str = Field(pattern=r"^[a-z]{2}$", description="ISO 3166-1 alpha-2, lower case")
+    enabled: bool = True
+    code_table_version: str = Field(min_length=1, pattern=r"^[A-Za-z0-9._-]+$")
+    data_prefix: str | None = Field(None, pattern=r"^[A-Za-z0-9._/-]+$")
+    owner: str = "ml-platform"
+    training: Training = Field(default_factory=Training)
+    processing: Processing = Field(default_factory=Processing)
+    evaluation: Evaluation = Field(default_factory=Evaluation)
+    endpoint: Endpoint = Field(default_factory=Endpoint)
+    batch_inference: BatchInference = Field(default_factory=BatchInference)
+
+    @property
+    def prefix(self) -> str:
+        """Key prefix of this country's data in the data bucket (default: the country code)."""
+        return (self.data_prefix or self.code).strip("/")
+
+
+class CountriesFile(_Strict):
+    countries: list[Country]
+
+    @model_validator(mode="after")
+    def _unique_codes(self) -> CountriesFile:
+        seen: set[str] = set()
+        for country in self.countries:
+            if country.code in seen:
+                raise ValueError(f"country code '{country.code}' appears twice")
+            seen.add(country.code)
+        return self
+
+
+def countries_file_path() -> Path:
+    """The countries file this process uses (see the module docstring for the search order)."""
+    override = os.environ.get(COUNTRIES_FILE_ENV)
+    if override:
+        return Path(override)
+    for candidate in DEFAULT_LOCATIONS:
+        if candidate.is_file():
+            return candidate
+    return DEFAULT_LOCATIONS[0]
+
+
+def _country_label(raw: Any, loc: tuple) -> str:
+    if len(loc) >= 2 and loc[0] == "countries" and isinstance(loc[1], int):
+        try:
+            code = raw["countries"][loc[1]].get("code")
+        except (KeyError, IndexError, TypeError, AttributeError):
+            code = None
+        return f"country '{code}'" if code else f"country #{loc[1] + 1}"
+    return "file level"
+
+
+def _describe(path: Path, raw: Any, error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        loc = tuple(item["loc"])
+        field = ".".join(str(part) for part in loc[2:]) if len(loc) > 2 else ".".join(map(str, loc))
+        lines.append(f"{path}: {_country_label(raw, loc)}, field '{field or '-'}': {item['msg']}")
+    return "invalid countries file:\n  " + "\n  ".join(lines)
+
+
+def parse_countries(text: str, path: Path) -> CountriesFile:
+    """Validate the YAML text of a countries file; ``path`` is used in error messages."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise CountriesConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise CountriesConfigError(
+            f"{path}: expected a mapping with a 'countries' list at top level"
+        )
+    try:
+        return CountriesFile.model_validate(raw)
+    except ValidationError as exc:
+        raise CountriesConfigError(_describe(path, raw, exc)) from None
+
+
+@lru_cache(maxsize=8)
+def _load_cached(path: str, mtime_ns: int) -> CountriesFile:
+    return parse_countries(Path(path).read_text(encoding="utf-8"), Path(path))
+
+
+def load_countries(path: Path | None = None) -> CountriesFile:
+    """Load and validate the countries file (cached while the file is unchanged)."""
+    path = path or countries_file_path()
+    try:
+        mtime_ns = path.stat().st_mtime_ns
+    except FileNotFoundError:
+        raise CountriesConfigError(
+            f"{path}: countries file not found (set {COUNTRIES_FILE_ENV} or create it)"
+        ) from None
+    return _load_cached(str(path), mtime_ns)
+
+
+def enabled_countries(path: Path | None = None) -> list[Country]:
+    return [country for country in load_countries(path).countries if country.enabled]
+
+
+def get_country(code: str, path: Path | None = None) -> Country:
+    """The configuration of one country, enabled or not."""
+    for country in load_countries(path).countries:
+        if country.code == code:
+            return country
+    raise CountriesConfigError(
+        f"{path or countries_file_path()}: country '{code}' is not configured"
+    )
+
+
+_DAG_ID = re.compile(r"^(?P<kind>train|evaluate|deploy|batch_inference)__(?P<cc>[a-z]{2})$")
+
+
+def countries_to_generate(kind: str, parsing_dag_id: str | None, path: Path | None = None) -> list:
+    """Countries whose ``<kind>__<cc>`` DAG this parse builds (one when Airflow asks for one)."""
+    countries = enabled_countries(path)
+    if not parsing_dag_id:
+        return countries
+    match = _DAG_ID.match(parsing_dag_id)
+    if not match or match["kind"] != kind:
+        return []
+    return [country for country in countries if country.code == match["cc"]]

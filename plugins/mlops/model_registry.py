@@ -1,0 +1,83 @@
+"""SageMaker Model Registry calls the DAG tasks make (a boto3 ``sagemaker`` client passed in).
+
+``register_model_version`` replaces SageMakerRegisterModelVersionOperator: that operator's
+``extras`` (CustomerMetadataProperties, Tags, content types, ClientToken) is not a templated field,
+so it cannot take a request built at run time from XCom.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+PENDING = "PendingManualApproval"
+
+
+class ModelRegistryError(RuntimeError):
+    """A model package is missing, in the wrong state, or lacks the metadata evaluation needs."""
+
+
+def ensure_group(client: Any, group_name: str, description: str) -> None:
+    try:
+        client.describe_model_package_group(ModelPackageGroupName=group_name)
+    except client.exceptions.ClientError as exc:
+        if exc.response["Error"]["Code"] not in ("ValidationException", "ResourceNotFound"):
+            raise
+        client.create_model_package_group(
+            ModelPackageGroupName=group_name, ModelPackageGroupDescription=description
+        )
+
+
+def register_model_version(client: Any, request: dict[str, Any]) -> str:
+    """Create the package group if needed, then the version; returns the version's ARN."""
+    group = request["ModelPackageGroupName"]
+    ensure_group(client, group, f"models of {request['CustomerMetadataProperties']['country']}")
+    return client.create_model_package(**request)["ModelPackageArn"]
+
+
+def newest_pending_package(client: Any, group_name: str) -> str:
+    response = client.list_model_packages(
+        ModelPackageGroupName=group_name,
+        ModelApprovalStatus=PENDING,
+        SortBy="CreationTime",
+        SortOrder="Descending",
+        MaxResults=1,
+    )
+    packages = response.get("ModelPackageSummaryList") or []
+    if not packages:
+        raise ModelRegistryError(
+            f"model package group {group_name} has no {PENDING} version to evaluate; "
+            "run train first or pass model_package_arn"
+        )
+    return packages[0]["ModelPackageArn"]
+
+
+REQUIRED_METADATA = ("model_name", "data_month", "test_features_uri", "test_labels_uri")
+
+
+def describe_candidate(client: Any, package_arn: str) -> dict[str, Any]:
+    """What evaluation and deployment need from a package: its metadata plus ARN and status."""
+    package = client.describe_model_package(ModelPackageName=package_arn)
+    metadata = dict(package.get("CustomerMetadataProperties") or {})
+    missing = [key for key in REQUIRED_METADATA if key not in metadata]
+    if missing:
+        raise ModelRegistryError(
+            f"model package {package_arn} lacks CustomerMetadataProperties {missing} "
+            "(was it registered by train__<cc>?)"
+        )
+    containers = package["InferenceSpecification"]["Containers"]
+    return {
+        **metadata,
+        "model_package_arn": package_arn,
+        "approval_status": package["ModelApprovalStatus"],
+        "image": containers[0]["Image"],
+        "image_digest": containers[0].get("ImageDigest", ""),
+        "model_data_url": containers[0].get("ModelDataUrl", ""),
+    }
+
+
+def set_approval(client: Any, package_arn: str, approved: bool, reasons: list[str]) -> None:
+    client.update_model_package(
+        ModelPackageArn=package_arn,
+        ModelApprovalStatus="Approved" if approved else "Rejected",
+        ApprovalDescription="; ".join(reasons)[:1024],
+    )

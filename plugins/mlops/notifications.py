@@ -1,0 +1,120 @@
+"""Slack and SNS notifications on success and failure, with country, run, link and key metrics.
+
+The provider notifiers do the sending (SlackWebhookNotifier from the Slack provider, SnsNotifier
+from the Amazon provider); this module formats the message and picks topic and connection from the
+environment settings, which are only known at run time, so ``RunNotifier`` builds them then.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+from airflow.sdk import BaseNotifier
+
+log = logging.getLogger(__name__)
+METRICS_XCOM_KEY = "metrics"
+SNS_SUBJECT_MAX = 100
+
+
+def run_link(base_url: str, dag_id: str, run_id: str) -> str:
+    """Link to the DAG run in the Airflow 3 UI."""
+    return f"{base_url.rstrip('/')}/dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}"
+
+
+def _format_value(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)
+
+
+def format_message(
+    *,
+    succeeded: bool,
+    dag_id: str,
+    run_id: str,
+    link: str,
+    metrics: Mapping[str, Any] | None = None,
+    error: str | None = None,
+    task_id: str | None = None,
+) -> tuple[str, str]:
+    """(subject, text) of a notification; the subject fits SNS's 100 characters, one line."""
+    kind, _, country = dag_id.partition("__")
+    status = "succeeded" if succeeded else "FAILED"
+    subject = f"[{country.upper() or '?'}] {kind} {status}: {run_id}"
+    subject = " ".join(subject.split())[:SNS_SUBJECT_MAX]
+    lines = [
+        f"{'✅' if succeeded else '❌'} {dag_id} {status}",
+        f"country: {country or '?'}",
+        f"run: {run_id}",
+    ]
+    if task_id and not succeeded:
+        lines.append(f"failed task: {task_id}")
+    if error and not succeeded:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        lines.append(f"error: {first_line[:500]}")
+    for name, value in sorted((metrics or {}).items()):
+        lines.append(f"{name}: {_format_value(value)}")
+    lines.append(f"link: {link}")
+    return subject, "\n".join(lines)
+
+
+def sns_notifier(topic_arn: str, subject: str, text: str):
+    from airflow.providers.amazon.aws.notifications.sns import SnsNotifier
+
+    return SnsNotifier(target_arn=topic_arn, subject=subject, message=text)
+
+
+def slack_notifier(connection_id: str, text: str):
+    from airflow.providers.slack.notifications.slack_webhook import SlackWebhookNotifier
+
+    return SlackWebhookNotifier(slack_webhook_conn_id=connection_id, text=text)
+
+
+class RunNotifier(BaseNotifier):
+    """Task callback: the run's outcome to SNS and Slack (one failing does not stop the other)."""
+
+    def __init__(self, *, succeeded: bool, metrics_task_id: str | None = None):
+        super().__init__()
+        self.succeeded = succeeded
+        self.metrics_task_id = metrics_task_id
+
+    def notify(self, context: Mapping[str, Any]) -> None:
+        from mlops.settings import load_settings
+
+        settings = load_settings()
+        ti = context["ti"]
+        dag_id = ti.dag_id
+        run_id = ti.run_id
+        metrics = None
+        if self.metrics_task_id:
+            metrics = ti.xcom_pull(task_ids=self.metrics_task_id, key=METRICS_XCOM_KEY)
+        exception = context.get("exception")
+        subject, text = format_message(
+            succeeded=self.succeeded,
+            dag_id=dag_id,
+            run_id=run_id,
+            link=run_link(settings.airflow_base_url, dag_id, run_id),
+            metrics=metrics,
+            error=None if exception is None else f"{type(exception).__name__}: {exception}",
+            task_id=ti.task_id,
+        )
+        senders = (
+            ("sns", sns_notifier(settings.sns_topic_arn, subject, text)),
+            ("slack", slack_notifier(settings.slack_connection_id, text)),
+        )
+        for channel, sender in senders:
+            try:
+                sender.notify(context)
+            except Exception:  # a broken channel must not hide the other one
+                log.exception("%s notification for %s %s failed", channel, dag_id, run_id)
+
+
+def on_failure() -> list[RunNotifier]:
+    return [RunNotifier(succeeded=False)]
+
+
+def on_success(metrics_task_id: str | None = None) -> list[RunNotifier]:
+    return [RunNotifier(succeeded=True, metrics_task_id=metrics_task_id)]

@@ -1,0 +1,669 @@
+"""Pure builders of every SageMaker request the DAGs send.
+
+Inputs: environment settings, one country's config, the run identity, and values read from upstream
+XCom (URIs, names, hyperparameters). Outputs: dicts shaped exactly as boto3's ``sagemaker`` client
+takes them (tests validate each against botocore's service model). Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from mlops.config import Country
+from mlops.naming import (
+    RunIdentity,
+    endpoint_name,
+    job_name,
+    model_package_group_name,
+)
+from mlops.settings import Settings
+
+PRIMARY_METRIC = "validation:macro_f1"
+METRIC_DEFINITIONS = [
+    {"Name": "validation:macro_f1", "Regex": r"validation:macro_f1=([0-9.]+);"},
+    {"Name": "validation:accuracy", "Regex": r"validation:accuracy=([0-9.]+);"},
+    {"Name": "train:loss", "Regex": r"train:loss=([0-9.]+);"},
+]
+JSONLINES = "application/jsonlines"
+PREPARE_OUTPUTS = ("train", "validation", "test_features", "test_labels", "profile")
+
+
+# ---------------------------------------------------------------- shared pieces
+def s3_uri(bucket: str, *parts: str) -> str:
+    return "s3://" + "/".join([bucket, *(p.strip("/") for p in parts if p)]) + "/"
+
+
+def run_prefix(country: Country, run: RunIdentity) -> str:
+    """Where one run's artifacts live in the model bucket."""
+    return f"{country.prefix}/runs/{run.key}"
+
+
+def tags(country: Country, run: RunIdentity) -> list[dict[str, str]]:
+    # Tag values allow a limited alphabet; Airflow run ids carry ':' and '+', so keep them legible.
+    safe_run = "".join(c if c.isalnum() or c in "_.:/=+-@ " else "-" for c in run.run_id)[:256]
+    return [
+        {"Key": "country", "Value": country.code},
+        {"Key": "run_id", "Value": safe_run},
+        {"Key": "code_version", "Value": run.code_version[:256] or "unknown"},
+        {"Key": "managed_by", "Value": "mlops-airflow"},
+    ]
+
+
+def vpc_config(settings: Settings) -> dict[str, Any] | None:
+    if not settings.subnet_ids:
+        return None
+    return {
+        "Subnets": list(settings.subnet_ids),
+        "SecurityGroupIds": list(settings.security_group_ids),
+    }
+
+
+def _with_vpc(request: dict[str, Any], settings: Settings, key: str = "VpcConfig") -> dict:
+    vpc = vpc_config(settings)
+    if vpc:
+        request[key] = vpc
+    return request
+
+
+def _s3_input(name: str, uri: str, content_type: str | None = JSONLINES) -> dict[str, Any]:
+    channel: dict[str, Any] = {
+        "ChannelName": name,
+        "DataSource": {
+            "S3DataSource": {
+                "S3DataType": "S3Prefix",
+                "S3Uri": uri,
+                "S3DataDistributionType": "FullyReplicated",
+            }
+        },
+        "InputMode": "File",
+    }
+    if content_type:
+        channel["ContentType"] = content_type
+    return channel
+
+
+def _processing_input(name: str, uri: str) -> dict[str, Any]:
+    return {
+        "InputName": name,
+        "S3Input": {
+            "S3Uri": uri,
+            "LocalPath": f"/opt/ml/processing/input/{name}",
+            "S3DataType": "S3Prefix",
+            "S3InputMode": "File",
+            "S3DataDistributionType": "FullyReplicated",
+        },
+    }
+
+
+def _processing_output(name: str, uri: str) -> dict[str, Any]:
+    return {
+        "OutputName": name,
+        "S3Output": {
+            "S3Uri": uri,
+            "LocalPath": f"/opt/ml/processing/output/{name}",
+            "S3UploadMode": "EndOfJob",
+        },
+    }
+
+
+def _processing_job(
+    *,
+    name: str,
+    command: str,
+    settings: Settings,
+    country: Country,
+    run: RunIdentity,
+    inputs: list[dict],
+    outputs: list[dict],
+    environment: dict[str, str],
+    max_runtime: int,
+) -> dict[str, Any]:
+    network: dict[str, Any] = {"EnableNetworkIsolation": settings.enable_network_isolation}
+    _with_vpc(network, settings)
+    return {
+        "ProcessingJobName": name,
+        "RoleArn": settings.sagemaker_execution_role_arn,
+        "AppSpecification": {
+            "ImageUri": settings.processing_image_uri,
+            "ContainerEntrypoint": [command],
+        },
+        "ProcessingInputs": inputs,
+        "ProcessingOutputConfig": {"Outputs": outputs, "KmsKeyId": settings.kms_key_arn},
+        "ProcessingResources": {
+            "ClusterConfig": {
+                "InstanceCount": 1,
+                "InstanceType": country.processing.instance_type,
+                "VolumeSizeInGB": country.processing.volume_size_gb,
+                "VolumeKmsKeyId": settings.kms_key_arn,
+            }
+        },
+        "StoppingCondition": {"MaxRuntimeInSeconds": max_runtime},
+        "Environment": environment,
+        "NetworkConfig": network,
+        "Tags": tags(country, run),
+    }
+
+
+def processing_outputs(description: dict[str, Any]) -> dict[str, str]:
+    """Output name → S3 URI, read from a processing job's request or DescribeProcessingJob."""
+    return {
+        output["OutputName"]: output["S3Output"]["S3Uri"]
+        for output in description["ProcessingOutputConfig"]["Outputs"]
+    }
+
+
+# ---------------------------------------------------------------- train
+def prepare_request(settings: Settings, country: Country, run: RunIdentity) -> dict[str, Any]:
+    """Processing job ``prepare``: validate the month's labeled data and split it."""
+    base = run_prefix(country, run)
+    return _processing_job(
+        name=job_name(settings.name_prefix, country.code, "prepare", run.run_id),
+        command="prepare",
+        settings=settings,
+        country=country,
+        run=run,
+        inputs=[
+            _processing_input(
+                "labeled", s3_uri(settings.data_bucket, country.prefix, run.data_month, "labeled")
+            ),
+            _processing_input(
+                "code_table",
+                f"s3://{settings.data_bucket}/{country.prefix}/code_tables/"
+                f"{country.code_table_version}.json",
+            ),
+        ],
+        outputs=[
+            _processing_output(name, s3_uri(settings.model_bucket, base, "prepare", name))
+            for name in PREPARE_OUTPUTS
+        ],
+        environment={
+            "COUNTRY": country.code,
+            "DATA_MONTH": run.data_month,
+            "CODE_TABLE_VERSION": country.code_table_version,
+            "SPLIT_SEED": str(country.processing.split_seed),
+        },
+        max_runtime=country.processing.max_runtime_seconds,
+    )
+
+
+def _training_image(settings: Settings, country: Country) -> str:
+    if country.training.accelerator == "trainium":
+        return settings.training_neuron_image_uri
+    return settings.training_image_uri
+
+
+def static_hyperparameters(country: Country, run: RunIdentity) -> dict[str, str]:
+    return {
+        **country.training.hyperparameters,
+        "algorithm": country.training.algorithm,
+        "country": country.code,
+        "data_month": run.data_month,
+        "code_table_version": country.code_table_version,
+    }
+
+
+def _training_definition(
+    settings: Settings, country: Country, run: RunIdentity, train_uri: str, validation_uri: str
+) -> dict[str, Any]:
+    """The parts shared by a tuning job's TrainingJobDefinition and a training job."""
+    profile = country.training
+    base = run_prefix(country, run)
+    definition: dict[str, Any] = {
+        "AlgorithmSpecification": {
+            "TrainingImage": _training_image(settings, country),
+            "TrainingInputMode": "File",
+            "MetricDefinitions": [dict(m) for m in METRIC_DEFINITIONS],
+        },
+        "RoleArn": settings.sagemaker_execution_role_arn,
+        "InputDataConfig": [
+            _s3_input("train", train_uri),
+            _s3_input("validation", validation_uri),
+        ],
+        "OutputDataConfig": {
+            "S3OutputPath": s3_uri(settings.model_bucket, base, "training"),
+            "KmsKeyId": settings.kms_key_arn,
+        },
+        "ResourceConfig": {
+            "InstanceType": profile.instance_type,
+            "InstanceCount": profile.instance_count,
+            "VolumeSizeInGB": profile.volume_size_gb,
+            "VolumeKmsKeyId": settings.kms_key_arn,
+        },
+        "StoppingCondition": {"MaxRuntimeInSeconds": profile.max_runtime_seconds},
+        "EnableNetworkIsolation": settings.enable_network_isolation,
+        "EnableInterContainerTrafficEncryption": profile.instance_count > 1,
+    }
+    if profile.use_spot:
+        definition["EnableManagedSpotTraining"] = True
+        definition["StoppingCondition"]["MaxWaitTimeInSeconds"] = profile.max_wait_seconds
+        definition["CheckpointConfig"] = {
+            "S3Uri": s3_uri(settings.model_bucket, base, "checkpoints"),
+            "LocalPath": "/opt/ml/checkpoints",
+        }
+    return _with_vpc(definition, settings)
+
+
+def _parameter_ranges(country: Country) -> dict[str, list[dict[str, Any]]]:
+    ranges: dict[str, list[dict[str, Any]]] = {
+        "IntegerParameterRanges": [],
+        "ContinuousParameterRanges": [],
+        "CategoricalParameterRanges": [],
+    }
+    for name, spec in sorted(country.training.hpo.ranges.items()):
+        if spec.type == "categorical":
+            ranges["CategoricalParameterRanges"].append({"Name": name, "Values": spec.values})
+        elif spec.type == "integer":
+            ranges["IntegerParameterRanges"].append(
+                {
+                    "Name": name,
+                    "MinValue": str(int(spec.min)),
+                    "MaxValue": str(int(spec.max)),
+                    "ScalingType": spec.scaling,
+                }
+            )
+        else:
+            ranges["ContinuousParameterRanges"].append(
+                {
+                    "Name": name,
+                    "MinValue": repr(spec.min),
+                    "MaxValue": repr(spec.max),
+                    "ScalingType": spec.scaling,
+                }
+            )
+    return ranges
+
+
+def tuning_request(
+    settings: Settings,
+    country: Country,
+    run: RunIdentity,
+    train_uri: str,
+    validation_uri: str,
+) -> dict[str, Any]:
+    """Hyperparameter tuning over the training image, maximising ``validation:macro_f1``."""
+    hpo = country.training.hpo
+    definition = _training_definition(settings, country, run, train_uri, validation_uri)
+    definition["StaticHyperParameters"] = static_hyperparameters(country, run)
+    return {
+        "HyperParameterTuningJobName": job_name(
+            settings.name_prefix, country.code, "tuning", run.run_id
+        ),
+        "HyperParameterTuningJobConfig": {
+            "Strategy": hpo.strategy,
+            "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": PRIMARY_METRIC},
+            "ResourceLimits": {
+                "MaxNumberOfTrainingJobs": hpo.max_jobs,
+                "MaxParallelTrainingJobs": hpo.max_parallel_jobs,
+                "MaxRuntimeInSeconds": tuning_max_runtime(country),
+            },
+            "ParameterRanges": _parameter_ranges(country),
+            "TrainingJobEarlyStoppingType": "Off",
+        },
+        "TrainingJobDefinition": definition,
+        "Tags": tags(country, run),
+    }
+
+
+def tuning_max_runtime(country: Country) -> int:
+    """Upper bound of a tuning job's wall time: child limit × number of waves (≤ 30 days)."""
+    hpo = country.training.hpo
+    waves = -(-hpo.max_jobs // hpo.max_parallel_jobs)
+    per_job = country.training.max_wait_seconds or country.training.max_runtime_seconds
+    return min(per_job * waves, 30 * 24 * 3600)
+
+
+def best_hyperparameters(tuning_description: dict[str, Any]) -> dict[str, str]:
+    """The tuned hyperparameters of the best training job in a DescribeHyperParameterTuningJob."""
+    best = tuning_description.get("BestTrainingJob")
+    if not best:
+        name = tuning_description.get("HyperParameterTuningJobName", "?")
+        raise ValueError(f"tuning job {name} has no BestTrainingJob (did every child job fail?)")
+    return {k: str(v).strip('"') for k, v in best["TunedHyperParameters"].items()}
+
+
+def training_request(
+    settings: Settings,
+    country: Country,
+    run: RunIdentity,
+    train_uri: str,
+    validation_uri: str,
+    tuned: dict[str, str],
+) -> dict[str, Any]:
+    """Final training job: static hyperparameters + the tuning job's best ones."""
+    request = _training_definition(settings, country, run, train_uri, validation_uri)
+    request["TrainingJobName"] = job_name(
+        settings.name_prefix, country.code, "training", run.run_id
+    )
+    request["HyperParameters"] = {**static_hyperparameters(country, run), **tuned}
+    request["Tags"] = tags(country, run)
+    return request
+
+
+def model_request(
+    settings: Settings,
+    country: Country,
+    run: RunIdentity,
+    model_data_url: str,
+) -> dict[str, Any]:
+    """SageMaker Model serving ``model_data_url`` with the inference image."""
+    request: dict[str, Any] = {
+        "ModelName": job_name(settings.name_prefix, country.code, "model", run.run_id),
+        "PrimaryContainer": {
+            "Image": settings.inference_image_uri,
+            "ModelDataUrl": model_data_url,
+            "Environment": {"COUNTRY": country.code},
+        },
+        "ExecutionRoleArn": settings.sagemaker_execution_role_arn,
+        "EnableNetworkIsolation": settings.enable_network_isolation,
+        "Tags": tags(country, run),
+    }
+    return _with_vpc(request, settings)
+
+
+def model_package_request(
+    settings: Settings,
+    country: Country,
+    run: RunIdentity,
+    *,
+    model_data_url: str,
+    model_name: str,
+    training_job_name: str,
+    test_features_uri: str,
+    test_labels_uri: str,
+    metrics: dict[str, float],
+) -> dict[str, Any]:
+    """A Model Registry version (PendingManualApproval) carrying what evaluation needs later."""
+    metadata = {
+        "country": country.code,
+        "data_month": run.data_month,
+        "model_name": model_name,
+        "training_job_name": training_job_name,
+        "test_features_uri": test_features_uri,
+        "test_labels_uri": test_labels_uri,
+        "run_id": run.run_id[:256],
+        "code_version": run.code_version[:256],
+        **{f"metric_{k.replace(':', '_')}": f"{v:.6f}" for k, v in sorted(metrics.items())},
+    }
+    return {
+        "ModelPackageGroupName": model_package_group_name(settings.name_prefix, country.code),
+        "ModelPackageDescription": f"{country.code} {country.training.algorithm} model "
+        f"trained on {run.data_month}",
+        "InferenceSpecification": {
+            "Containers": [{"Image": settings.inference_image_uri, "ModelDataUrl": model_data_url}],
+            "SupportedContentTypes": ["application/json", JSONLINES, "text/csv"],
+            "SupportedResponseMIMETypes": ["application/json", JSONLINES],
+            "SupportedRealtimeInferenceInstanceTypes": [country.endpoint.instance_type],
+            "SupportedTransformInstanceTypes": [country.batch_inference.instance_type],
+        },
+        "ModelApprovalStatus": "PendingManualApproval",
+        # Idempotent across retries of the registering task: same model, same version.
+        "ClientToken": model_name[:36],
+        "CustomerMetadataProperties": metadata,
+        "Tags": tags(country, run),
+    }
+
+
+# ---------------------------------------------------------------- transforms
+def transform_request(
+    settings: Settings,
+    country: Country,
+    run: RunIdentity,
+    *,
+    kind: str,
+    model_name: str,
+    input_uri: str,
+    output_uri: str,
+    instance_type: str,
+    instance_count: int,
+) -> dict[str, Any]:
+    """Batch transform of JSON Lines records, output encrypted with the project key."""
+    return {
+        "TransformJobName": job_name(settings.name_prefix, country.code, kind, run.run_id),
+        "ModelName": model_name,
+        "MaxPayloadInMB": 6,
+        "BatchStrategy": "MultiRecord",
+        "ModelClientConfig": {
+            "InvocationsTimeoutInSeconds": 600,
+            "InvocationsMaxRetries": 1,
+        },
+        "TransformInput": {
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": input_uri}},
+            "ContentType": JSONLINES,
+            "SplitType": "Line",
+        },
+        "TransformOutput": {
+            "S3OutputPath": output_uri,
+            "Accept": JSONLINES,
+            "AssembleWith": "Line",
+            "KmsKeyId": settings.kms_key_arn,
+        },
+        "TransformResources": {
+            "InstanceType": instance_type,
+            "InstanceCount": instance_count,
+            "VolumeKmsKeyId": settings.kms_key_arn,
+        },
+        "DataProcessing": {"JoinSource": "None"},
+        "Environment": {"COUNTRY": country.code},
+        "Tags": tags(country, run),
+    }
+
+
+def evaluation_transform_request(
+    settings: Settings,
+    country: Country,
+    run: RunIdentity,
+    *,
+    role: str,
+    model_name: str,
+    test_features_uri: str,
+) -> dict[str, Any]:
+    """Transform of the held-out test features by the challenger or the champion."""
+    if role not in ("challenger", "champion"):
+        raise ValueError(f"role must be challenger or champion, not {role!r}")
+    return transform_request(
+        settings,
+        country,
+        run,
+        kind=f"transform_{role}",
+        model_name=model_name,
+        input_uri=test_features_uri,
+        output_uri=s3_uri(settings.model_bucket, run_prefix(country, run), "evaluation", role),
+        instance_type=country.evaluation.transform_instance_type,
+        instance_count=1,
+    )
+
+
+def evaluate_request(
+    settings: Settings,
+    country: Country,
+    run: RunIdentity,
+    *,
+    challenger_output_uri: str,
+    champion_output_uri: str | None,
+    test_labels_uri: str,
+) -> dict[str, Any]:
+    """Processing job ``evaluate``: metrics.json, per_item.jsonl and report.html."""
+    inputs = [
+        _processing_input("challenger", challenger_output_uri),
+        _processing_input("labels", test_labels_uri),
+    ]
+    if champion_output_uri:
+        inputs.insert(1, _processing_input("champion", champion_output_uri))
+    base = run_prefix(country, run)
+    return _processing_job(
+        name=job_name(settings.name_prefix, country.code, "evaluate", run.run_id),
+        command="evaluate",
+        settings=settings,
+        country=country,
+        run=run,
+        inputs=inputs,
+        outputs=[
+            _processing_output(
+                "evaluation", s3_uri(settings.model_bucket, base, "evaluation", "report")
+            )
+        ],
+        environment={"COUNTRY": country.code},
+        max_runtime=country.evaluation.max_runtime_seconds,
+    )
+
+
+def batch_transform_request(
+    settings: Settings,
+    country: Country,
+    run: RunIdentity,
+    *,
+    model_name: str,
+) -> dict[str, Any]:
+    """Monthly batch transform of ``<cc>/<YYYY-MM>/unlabeled/`` with the winner's model."""
+    profile = country.batch_inference
+    return transform_request(
+        settings,
+        country,
+        run,
+        kind="transform_batch",
+        model_name=model_name,
+        input_uri=s3_uri(settings.data_bucket, country.prefix, run.data_month, "unlabeled"),
+        output_uri=s3_uri(settings.model_bucket, run_prefix(country, run), "batch", "raw"),
+        instance_type=profile.instance_type,
+        instance_count=profile.instance_count,
+    )
+
+
+def postprocess_request(
+    settings: Settings,
+    country: Country,
+    run: RunIdentity,
+    *,
+    predictions_uri: str,
+) -> dict[str, Any]:
+    """Processing job ``postprocess``: ids, confidence, needs_review → ``predictions/`` (KMS)."""
+    month_prefix = (country.prefix, run.data_month)
+    return _processing_job(
+        name=job_name(settings.name_prefix, country.code, "postprocess", run.run_id),
+        command="postprocess",
+        settings=settings,
+        country=country,
+        run=run,
+        inputs=[
+            _processing_input("predictions", predictions_uri),
+            _processing_input("items", s3_uri(settings.data_bucket, *month_prefix, "unlabeled")),
+        ],
+        outputs=[
+            _processing_output(
+                "predictions", s3_uri(settings.data_bucket, *month_prefix, "predictions")
+            ),
+            _processing_output(
+                "summary",
+                s3_uri(settings.data_bucket, *month_prefix, "predictions", "_summary"),
+            ),
+        ],
+        environment={
+            "COUNTRY": country.code,
+            "REVIEW_THRESHOLD": str(country.batch_inference.review_threshold),
+        },
+        max_runtime=country.batch_inference.max_runtime_seconds,
+    )
+
+
+# ---------------------------------------------------------------- hosting
+def endpoint_config_request(
+    settings: Settings,
+    country: Country,
+    run: RunIdentity,
+    *,
+    model_name: str,
+) -> dict[str, Any]:
+    """Endpoint config: one variant, data capture to S3 with KMS, KMS on the instance volume."""
+    profile = country.endpoint
+    variant: dict[str, Any] = {
+        "VariantName": "primary",
+        "ModelName": model_name,
+        "InitialVariantWeight": 1.0,
+    }
+    if profile.serverless:
+        variant["ServerlessConfig"] = {
+            "MemorySizeInMB": profile.serverless.memory_mb,
+            "MaxConcurrency": profile.serverless.max_concurrency,
+        }
+    else:
+        variant["InstanceType"] = profile.instance_type
+        variant["InitialInstanceCount"] = profile.instance_count
+    request: dict[str, Any] = {
+        "EndpointConfigName": job_name(
+            settings.name_prefix, country.code, "endpoint_config", run.run_id
+        ),
+        "ProductionVariants": [variant],
+        "Tags": tags(country, run),
+    }
+    if not profile.serverless:
+        # KmsKeyId encrypts the ML storage volume; serverless endpoints reject it.
+        request["KmsKeyId"] = settings.kms_key_arn
+    if profile.data_capture_percent > 0:
+        request["DataCaptureConfig"] = {
+            "EnableCapture": True,
+            "InitialSamplingPercentage": profile.data_capture_percent,
+            "DestinationS3Uri": s3_uri(settings.model_bucket, country.prefix, "data-capture"),
+            "KmsKeyId": settings.kms_key_arn,
+            "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+            "CaptureContentTypeHeader": {"JsonContentTypes": ["application/json", JSONLINES]},
+        }
+    return request
+
+
+def endpoint_request(
+    settings: Settings,
+    country: Country,
+    run: RunIdentity,
+    *,
+    endpoint_config_name: str,
+) -> dict[str, Any]:
+    """Create/update the country's endpoint; blue/green canary + auto-rollback when configured."""
+    request: dict[str, Any] = {
+        "EndpointName": endpoint_name(settings.name_prefix, country.code),
+        "EndpointConfigName": endpoint_config_name,
+        "Tags": tags(country, run),
+    }
+    canary = country.endpoint.canary
+    if canary:
+        deployment: dict[str, Any] = {
+            "BlueGreenUpdatePolicy": {
+                "TrafficRoutingConfiguration": {
+                    "Type": "CANARY",
+                    "WaitIntervalInSeconds": canary.wait_seconds,
+                    "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": canary.percent},
+                },
+                "TerminationWaitInSeconds": canary.termination_wait_seconds,
+                "MaximumExecutionTimeoutInSeconds": max(
+                    600, min(country.endpoint.max_runtime_seconds, 14400)
+                ),
+            }
+        }
+        if country.endpoint.rollback_alarms:
+            deployment["AutoRollbackConfiguration"] = {
+                "Alarms": [{"AlarmName": name} for name in country.endpoint.rollback_alarms]
+            }
+        request["DeploymentConfig"] = deployment
+    return request
+
+
+SAMPLE_RECORD = {
+    "item_id": "smoke-test-0001",
+    "title": "Cordless drill 18V with two batteries",
+    "description": "Compact cordless drill driver, 2 x 2.0Ah lithium-ion batteries, charger",
+    "brand": "Acme",
+    "weight_kg": 1.6,
+    "screen_size_in": None,
+    "battery": True,
+    "power_source": "battery",
+}
+
+
+def smoke_invocation(settings: Settings, country: Country) -> dict[str, Any]:
+    """sagemaker-runtime InvokeEndpoint arguments for one sample record."""
+    return {
+        "EndpointName": endpoint_name(settings.name_prefix, country.code),
+        "ContentType": "application/json",
+        "Accept": "application/json",
+        "Body": json.dumps(SAMPLE_RECORD),
+    }
