@@ -54,6 +54,12 @@ variable "mwaa_bundle_dir" {
   default     = "../../../dist/mwaa"
 }
 
+variable "trigger_lambda_dependencies_dir" {
+  description = "Path, relative to this folder, of the trigger Lambda's pip-installed dependencies (holding python/); null: use the runtime's boto3."
+  type        = string
+  default     = ".terraform/build/trigger_lambda_layer"
+}
+
 variable "requirements_s3_object_version" {
   description = "S3 object version of requirements.txt when mwaa_bundle_dir is null."
   type        = string

@@ -23,8 +23,9 @@ module "platform" {
   sns_subscriptions                 = var.sns_subscriptions
   winners_table_deletion_protection = var.winners_table_deletion_protection
 
-  trigger_lambda_source_dir = abspath("${path.root}/../../../include/trigger_lambda")
-  build_dir                 = abspath("${path.root}/.terraform/build")
+  trigger_lambda_source_dir       = abspath("${path.root}/../../../include/trigger_lambda")
+  trigger_lambda_dependencies_dir = var.trigger_lambda_dependencies_dir == null ? null : abspath("${path.root}/${var.trigger_lambda_dependencies_dir}")
+  build_dir                       = abspath("${path.root}/.terraform/build")
 
   gitlab_url                        = var.gitlab_url
   gitlab_projects                   = var.gitlab_projects

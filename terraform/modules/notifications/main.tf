@@ -8,7 +8,7 @@ resource "aws_sns_topic" "this" {
 
 data "aws_iam_policy_document" "topic" {
   statement {
-    sid       = "PublishOnlyFromThisAccountOverTls"
+    sid       = "DenyPublishWithoutTls"
     effect    = "Deny"
     actions   = ["sns:Publish"]
     resources = [aws_sns_topic.this.arn]

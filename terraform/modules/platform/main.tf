@@ -201,6 +201,7 @@ module "trigger_lambda" {
 
   name                  = "${local.env_name}-trigger-dag"
   source_dir            = var.trigger_lambda_source_dir
+  dependencies_dir      = var.trigger_lambda_dependencies_dir
   build_dir             = var.build_dir
   mwaa_environment_name = module.mwaa.environment_name
   airflow_role          = var.trigger_airflow_role

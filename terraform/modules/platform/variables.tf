@@ -259,6 +259,12 @@ variable "trigger_lambda_source_dir" {
   type        = string
 }
 
+variable "trigger_lambda_dependencies_dir" {
+  description = "Absolute path of the pip-installed dependencies of the trigger Lambda (a folder holding python/), shipped as a layer; null: none."
+  type        = string
+  default     = null
+}
+
 variable "build_dir" {
   description = "Absolute path of a scratch folder for build artifacts (the Lambda zip)."
   type        = string

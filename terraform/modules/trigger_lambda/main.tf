@@ -21,6 +21,29 @@ data "archive_file" "source" {
   excludes    = ["__pycache__", "**/__pycache__/**", "**/*.pyc"]
 }
 
+# boto3/botocore pinned by include/trigger_lambda/requirements.txt (mwaa.invoke_rest_api needs
+# botocore >= 1.35.47, newer than some runtime-bundled SDKs), pip-installed into
+# <dependencies_dir>/python and shipped as a layer so the function zip stays the plain source.
+data "archive_file" "dependencies" {
+  count = var.dependencies_dir == null ? 0 : 1
+
+  type        = "zip"
+  source_dir  = var.dependencies_dir
+  output_path = "${var.build_dir}/${var.name}-dependencies.zip"
+  excludes    = ["**/__pycache__/**", "**/*.pyc"]
+}
+
+resource "aws_lambda_layer_version" "dependencies" {
+  count = var.dependencies_dir == null ? 0 : 1
+
+  layer_name               = "${var.name}-dependencies"
+  description              = "Pinned boto3/botocore for ${var.name}"
+  filename                 = data.archive_file.dependencies[0].output_path
+  source_code_hash         = data.archive_file.dependencies[0].output_base64sha256
+  compatible_runtimes      = ["python3.12"]
+  compatible_architectures = ["x86_64"]
+}
+
 resource "aws_cloudwatch_log_group" "this" {
   name              = local.log_group_name
   retention_in_days = var.log_retention_days
@@ -147,6 +170,7 @@ resource "aws_lambda_function" "this" {
   memory_size                    = 256
   reserved_concurrent_executions = var.reserved_concurrency
   kms_key_arn                    = var.kms_key_arn
+  layers                         = aws_lambda_layer_version.dependencies[*].arn
   tags                           = var.tags
 
   environment {

@@ -22,3 +22,8 @@ output "log_group_name" {
   description = "Log group of the Lambda."
   value       = aws_cloudwatch_log_group.this.name
 }
+
+output "dependencies_layer_arn" {
+  description = "ARN of the layer with the pinned boto3/botocore (null without dependencies_dir)."
+  value       = one(aws_lambda_layer_version.dependencies[*].arn)
+}

@@ -13,6 +13,12 @@ variable "source_dir" {
   type        = string
 }
 
+variable "dependencies_dir" {
+  description = "Folder holding python/ with the packages of include/trigger_lambda/requirements.txt (pip install --target <dir>/python), shipped as a layer; null: rely on the runtime's boto3."
+  type        = string
+  default     = null
+}
+
 variable "build_dir" {
   description = "Folder the zip archive is written to."
   type        = string
