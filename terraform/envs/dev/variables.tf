@@ -55,9 +55,9 @@ variable "mwaa_bundle_dir" {
 }
 
 variable "trigger_lambda_dependencies_dir" {
-  description = "Path, relative to this folder, of the trigger Lambda's pip-installed dependencies (holding python/); null: use the runtime's boto3."
+  description = "Path, relative to this folder, of the trigger Lambda's pip-installed dependencies (a folder holding python/), shipped as a layer. Null (default): the function zip carries them (CI pip-installs them into include/trigger_lambda) or the runtime's boto3 serves."
   type        = string
-  default     = ".terraform/build/trigger_lambda_layer"
+  default     = null
 }
 
 variable "requirements_s3_object_version" {

@@ -22,6 +22,8 @@ locals {
     inference       = "${var.name_prefix}/inference"
   }
   image_uris = { for image, repo in local.images : image => "${module.ecr.repository_urls[repo]}:${var.image_tag}" }
+  # Layer caches of the CI image builds (kaniko --cache-repo <repository>-cache): pushed by CI only.
+  build_cache_repositories = [for repo in values(local.images) : "${repo}-cache"]
 
   settings = {
     environment                  = var.environment
@@ -115,7 +117,7 @@ module "network" {
 module "ecr" {
   source = "../ecr"
 
-  repository_names = values(local.images)
+  repository_names = concat(values(local.images), local.build_cache_repositories)
   kms_key_arn      = module.kms.key_arn
   tags             = local.tags
 }
@@ -126,7 +128,7 @@ module "sagemaker_execution_role" {
   name                = "${local.env_name}-sagemaker-execution"
   name_prefix         = var.name_prefix
   bucket_arns         = [module.data_bucket.arn, module.model_bucket.arn]
-  ecr_repository_arns = values(module.ecr.repository_arns)
+  ecr_repository_arns = [for repo in values(local.images) : module.ecr.repository_arns[repo]]
   kms_key_arn         = module.kms.key_arn
   vpc_id              = module.network.vpc_id
   tags                = local.tags
