@@ -1,7 +1,8 @@
 """A real Airflow 3.3.1 API server and the local stack with the trigger Lambda deployed.
 
-Airflow: its own AIRFLOW_HOME in a temp dir, SQLite, ``airflow db migrate``, the DAGs in
-``fixture_dags/`` serialized with ``airflow dags reserialize``, ``airflow api-server`` on a free
+Airflow: its own AIRFLOW_HOME in a temp dir, SQLite, ``airflow db migrate``, a DAGs folder with
+this repository's dags/*.py (linked) and ``fixture_dags/`` (look-alike ids the allowlist must
+refuse), serialized with ``airflow dags reserialize``, ``airflow api-server`` on a free
 loopback port with the simple auth manager (one admin user whose password the test writes).
 No scheduler runs: runs stay ``queued`` until a test sets their state through the API.
 """
@@ -84,12 +85,22 @@ class AirflowApi:
         return self.call("PATCH", f"/dags/{dag_id}/dagRuns/{run_id}", {"state": state})
 
 
+def _dags_folder(home: Path) -> Path:
+    folder = home / "dags"
+    folder.mkdir()
+    for source in [*sorted((REPO / "dags").glob("*.py")), *sorted(FIXTURE_DAGS.glob("*.py"))]:
+        (folder / source.name).symlink_to(source)
+    return folder
+
+
 def _airflow_env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "AWS_"))}
     env.update(
         {
             "AIRFLOW_HOME": str(home),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(FIXTURE_DAGS),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(_dags_folder(home)),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
+            "PYTHONPATH": os.pathsep.join([str(REPO / "plugins"), str(REPO)]),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{AIRFLOW_USER}:admin",
@@ -148,6 +159,9 @@ def airflow_api(tmp_path_factory):
                         f"Airflow API server did not start; see {home}/api-server.log"
                     ) from None
                 time.sleep(0.5)
+        expected = {"train__de", "deploy__de", "batch_inference__de", "maintenance__de"}
+        served = {d["dag_id"] for d in api.call("GET", "/dags?limit=1000")["dags"]}
+        assert expected <= served, f"DAGs missing from Airflow: {expected - served}; see {log}"
         yield api
     finally:
         server.terminate()
