@@ -233,3 +233,54 @@ def test_default_patterns_and_conf_limit_match_the_lambda_handler():
         "trigger_lambda", "allowed_dag_patterns"
     ) == handler.DEFAULT_ALLOWED_DAG_PATTERNS.split(",")
     assert variable_default("trigger_lambda", "max_conf_bytes") == handler.DEFAULT_MAX_CONF_BYTES
+
+
+# --- the settings model of the DAG package (plugins/mlops/settings.py) --------------------------
+
+
+def _settings_model():
+    try:
+        from mlops.settings import Settings
+    except ImportError:
+        pytest.skip("plugins/mlops/settings.py is not there yet")
+    return Settings
+
+
+def test_terraform_settings_give_every_field_the_package_requires():
+    model = _settings_model()
+    required = {name for name, field in model.model_fields.items() if field.is_required()}
+    settings = _platform_locals()["settings"]
+    assert required - set(settings) == set()
+    assert set(settings) - set(model.model_fields) == set()
+
+
+def _terraform_regex(module: str, variable: str) -> str:
+    for name, body in named_blocks(MODULES / module / "variables.tf", "variable"):
+        if name == variable:
+            (validation,) = body["validation"]
+            found = re.search(r'regex\("(.+?)", var\.' + variable + r"\)", validation["condition"])
+            assert found, f"{module}.{variable}: no regex in its validation"
+            return found.group(1).replace("\\\\", "\\")
+    raise KeyError(variable)
+
+
+@pytest.mark.parametrize(
+    "candidate",
+    [
+        "mlops",
+        "ml-ops",
+        "a",
+        "abcdefghijkl",
+        "abcdefghijklm",
+        "ml--ops",
+        "-mlops",
+        "mlops-",
+        "MLops",
+    ],
+)
+@pytest.mark.parametrize("module", ["platform", "mwaa", "sagemaker_execution_role"])
+def test_name_prefix_validation_accepts_what_the_package_accepts(module, candidate):
+    package_pattern = _settings_model().model_fields["name_prefix"].metadata[0].pattern
+    terraform = re.fullmatch(_terraform_regex(module, "name_prefix"), candidate) is not None
+    package = re.fullmatch(package_pattern, candidate) is not None
+    assert terraform == package, f"{candidate!r}: terraform {terraform}, package {package}"

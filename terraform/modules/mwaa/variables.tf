@@ -13,8 +13,8 @@ variable "name_prefix" {
   type        = string
 
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,20}$", var.name_prefix))
-    error_message = "name_prefix must be 2-21 lowercase letters, digits or hyphens, starting with a letter."
+    condition     = can(regex("^[a-z0-9](-?[a-z0-9]){0,11}$", var.name_prefix))
+    error_message = "name_prefix must be 1-12 lowercase letters and digits, single hyphens between them (SageMaker tuning job names, which start with it, are limited to 32 characters)."
   }
 }
 
