@@ -3,7 +3,7 @@
 # The role publishes images and the MWAA bundle and invokes the trigger Lambda. It cannot run
 # terraform plan/apply: that is a separate, administrator-held role (see terraform/README.md).
 locals {
-  issuer_host = trimsuffix(trimprefix(var.gitlab_url, "https://"), "/")
+  issuer_host  = trimsuffix(trimprefix(var.gitlab_url, "https://"), "/")
   provider_arn = var.create_oidc_provider ? aws_iam_openid_connect_provider.gitlab[0].arn : var.existing_oidc_provider_arn
   subjects = flatten([
     for project in var.projects : [
@@ -18,7 +18,7 @@ resource "aws_iam_openid_connect_provider" "gitlab" {
 
   url             = "https://${local.issuer_host}"
   client_id_list  = [var.audience]
-  thumbprint_list = var.thumbprints
+  thumbprint_list = length(var.thumbprints) > 0 ? var.thumbprints : null
   tags            = var.tags
 }
 

@@ -36,6 +36,11 @@ variable "existing_oidc_provider_arn" {
   description = "ARN of an existing IAM OIDC provider for gitlab_url when create_oidc_provider is false."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.create_oidc_provider || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/", var.existing_oidc_provider_arn))
+    error_message = "existing_oidc_provider_arn must be an IAM OIDC provider ARN when create_oidc_provider is false."
+  }
 }
 
 variable "projects" {
