@@ -284,3 +284,47 @@ def test_name_prefix_validation_accepts_what_the_package_accepts(module, candida
     terraform = re.fullmatch(_terraform_regex(module, "name_prefix"), candidate) is not None
     package = re.fullmatch(package_pattern, candidate) is not None
     assert terraform == package, f"{candidate!r}: terraform {terraform}, package {package}"
+
+
+# --- the MWAA bundle ------------------------------------------------------------------------------
+
+
+def _mwaa_locals() -> dict:
+    merged: dict = {}
+    for block in parse(MODULES / "mwaa" / "main.tf")["locals"]:
+        merged.update(block)
+    return merged
+
+
+@pytest.mark.parametrize(
+    ("argument", "local", "upload", "path"),
+    [
+        (
+            "requirements_s3_object_version",
+            "requirements_ver",
+            "requirements",
+            "requirements_s3_path",
+        ),
+        ("plugins_s3_object_version", "plugins_ver", "plugins", "plugins_s3_path"),
+        ("startup_script_s3_object_version", "startup_ver", "startup", "startup_script_s3_path"),
+    ],
+)
+def test_mwaa_runs_the_uploaded_version_of_each_bundle_file(argument, local, upload, path):
+    (environment,) = [b for _, _, b in all_labelled_blocks("resource", "aws_mwaa_environment")]
+    assert environment[argument] == f"${{local.{local}}}"
+    assert f"aws_s3_object.{upload}[0].version_id" in _mwaa_locals()[local]
+    (obj,) = [b for _, n, b in all_labelled_blocks("resource", "aws_s3_object") if n == upload]
+    # A changed file has a new hash, so Terraform uploads a new version and updates MWAA to it.
+    assert obj["source_hash"].startswith("${filemd5(")
+    assert obj["key"] == f"${{var.{path}}}"
+    assert obj["source"] == f"${{var.bundle_dir}}/${{var.{path}}}"
+
+
+def test_mwaa_takes_dags_from_the_dags_folder_the_ci_syncs():
+    assert variable_default("mwaa", "dag_s3_path") == "dags/"
+    assert variable_default("gitlab_oidc", "dag_s3_path") == "dags/"
+    assert variable_default("gitlab_oidc", "mwaa_bundle_keys") == [
+        variable_default("mwaa", "requirements_s3_path"),
+        variable_default("mwaa", "plugins_s3_path"),
+        variable_default("mwaa", "startup_script_s3_path"),
+    ]
