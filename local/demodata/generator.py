@@ -127,6 +127,9 @@ def iter_products(
     kind = "labeled" if labeled else "unlabeled"
     # str seeds hash with SHA-512 inside random: stable across processes and PYTHONHASHSEED.
     rng = random.Random(f"{seed}:{catalog.code}:{month}:{kind}")
+    noise = random.Random(
+        f"{seed}:{catalog.code}:{month}:{kind}:noise"
+    )  # same products at any noise
     weights = [t.share for t in PRODUCT_TYPES]
     prefix = f"{catalog.code}-{month.replace('-', '')}-{'L' if labeled else 'U'}"
     for index in range(items):
@@ -134,8 +137,8 @@ def iter_products(
         record = _product(rng, catalog, ptype, f"{prefix}{index:07d}")
         if labeled:
             label = table.assignment[ptype.key]
-            if rng.random() < label_noise:
-                label = rng.choice([c for c in codes if c != label])
+            if noise.random() < label_noise:
+                label = noise.choice([c for c in codes if c != label])
             record["label"] = label
         yield record
 

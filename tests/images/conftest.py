@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from images_support import (
     make_month,
     run_prepare,
     run_training,
+    serving_root,
 )
 
 # ---- session fixtures: one demo dataset, prepared once, one model per algorithm -----------------
@@ -74,21 +74,15 @@ def trained(request) -> TrainedModel:
     return request.getfixturevalue(f"{request.param}_model")
 
 
-def serving_root(workspace: Path, name: str, model: TrainedModel) -> Path:
-    opt_ml = workspace / name / "opt" / "ml"
-    shutil.copytree(model.model_dir, opt_ml / "model", dirs_exist_ok=True)
-    return opt_ml
-
-
 @pytest.fixture(scope="session")
 def linear_server(workspace, linear_model):
-    server = Server(serving_root(workspace, "serve-linear", linear_model))
+    server = Server(serving_root(workspace, "serve-linear", linear_model.model_dir))
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="session")
 def neural_server(workspace, neural_model):
-    server = Server(serving_root(workspace, "serve-neural", neural_model))
+    server = Server(serving_root(workspace, "serve-neural", neural_model.model_dir))
     yield server
     server.stop()

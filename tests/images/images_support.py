@@ -163,6 +163,12 @@ def run_training(opt_ml: Path, prepared: Path, hp: dict[str, str]) -> subprocess
     return run_entrypoint("training", "ml_training.train", opt_ml)
 
 
+def serving_root(workspace: Path, name: str, model_dir: Path) -> Path:
+    opt_ml = workspace / name / "opt" / "ml"
+    shutil.copytree(model_dir, opt_ml / "model", dirs_exist_ok=True)
+    return opt_ml
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
