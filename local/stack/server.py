@@ -53,6 +53,8 @@ class ServiceRoute:
 
 
 _ROUTES: list[ServiceRoute] = []
+_RUNNING: set[int] = set()  # ids of the stacks started in this process
+_RUNNING_LOCK = threading.Lock()
 
 
 def register_service(
@@ -139,6 +141,7 @@ class LocalStack:
         self._server = None
         self._thread: threading.Thread | None = None
         self._apps: list[WSGIApplication] = []
+        self._services: dict[str, WSGIApplication] = {}
         self._dispatcher: _Dispatcher | None = None
 
     @property
@@ -158,6 +161,10 @@ class LocalStack:
             # Host prefixes (MWAA's "<env>.", sagemaker-runtime's none) would leave loopback.
             "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
         }
+
+    def service(self, signing_name: str) -> WSGIApplication:
+        """The running application of a project-implemented service (e.g. ``"sagemaker"``)."""
+        return self._services[signing_name]
 
     def client(self, service: str):
         """A boto3 client for ``service`` on this stack."""
@@ -185,8 +192,12 @@ class LocalStack:
         from werkzeug.serving import make_server
 
         self.workdir.mkdir(parents=True, exist_ok=True)
-        # moto keeps its state per process: a new stack starts from empty services.
-        moto_api_backend.reset()
+        # moto keeps its state per process: stacks running side by side in one process share
+        # it; the first one to start begins from empty services.
+        with _RUNNING_LOCK:
+            if not _RUNNING:
+                moto_api_backend.reset()
+            _RUNNING.add(id(self))
         _load_service_modules()
         # Bind first (port 0 picks a free port): service factories may need endpoint_url.
         self._server = make_server(
@@ -194,6 +205,9 @@ class LocalStack:
         )
         routes = [(route, route.factory(self)) for route in _ROUTES]
         self._apps = [app for _, app in routes]
+        self._services = {}
+        for route, app in reversed(routes):  # the first registration of a name is its service
+            self._services.setdefault(route.signing_name, app)
         self._dispatcher = _Dispatcher(routes, DomainDispatcherApplication(create_backend_app))
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="local-stack", daemon=True
@@ -216,6 +230,8 @@ class LocalStack:
         if self._thread is not None:
             self._thread.join(timeout=10)
         self._server = None
+        with _RUNNING_LOCK:
+            _RUNNING.discard(id(self))
         if self._own_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
