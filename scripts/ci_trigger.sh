@@ -4,7 +4,7 @@
 #   TRIGGER_ACTION   train | deploy
 #   COUNTRY / TRAIN_COUNTRIES   the countries (train: else those the change touches)
 #   DATA_MONTH (train), MODEL_PACKAGE_ARN (deploy)   the runs' conf
-#   TRIGGER_TIMEOUT  how long to wait (default 3h)
+#   TRIGGER_TIMEOUT, TRIGGER_POLL_INTERVAL   how long to wait (3h), how often to ask (30s)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,7 +40,7 @@ for cc in $countries; do
   # One run id per pipeline job and country: a retried job finds its runs instead of starting more.
   python3 scripts/trigger_dag.py --dag "${action}__${cc}" --conf "$conf" \
     --run-id "gitlab-${CI_PIPELINE_ID:-local}-${CI_JOB_ID:-0}-${cc}" \
-    --wait --timeout "${TRIGGER_TIMEOUT:-3h}" 2>&1 | sed "s/^/[${action}__${cc}] /" &
+    --wait --timeout "${TRIGGER_TIMEOUT:-3h}" --poll-interval "${TRIGGER_POLL_INTERVAL:-30s}" 2>&1 | sed "s/^/[${action}__${cc}] /" &
   jobs[$cc]=$!
 done
 

@@ -140,3 +140,42 @@ def test_conf_that_is_not_a_json_object_is_refused_before_any_call(stack):
     done = trigger_dag(stack, "--dag", "train__de", "--conf", "[1, 2]")
     assert done.returncode == 2
     assert "--conf must be a JSON object" in done.stderr
+
+
+def test_the_train_job_script_triggers_each_country_and_fails_when_one_run_fails(
+    stack, airflow_api, tmp_path
+):
+    # The job image's python3 is the one with boto3 (here: this interpreter).
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python3").symlink_to(sys.executable)
+    env = job_environment(
+        stack,
+        PATH=f"{bin_dir}:{os.environ['PATH']}",
+        TRIGGER_ACTION="train",
+        COUNTRY="de fr",
+        DATA_MONTH="2026-10",
+        CI_PIPELINE_ID=uuid.uuid4().hex[:6],
+        CI_JOB_ID="77",
+        TRIGGER_TIMEOUT="2m",
+        TRIGGER_POLL_INTERVAL="1s",
+    )
+    job = subprocess.Popen(
+        [str(REPO / "scripts" / "ci_trigger.sh")],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    runs = {cc: f"gitlab-{env['CI_PIPELINE_ID']}-77-{cc}" for cc in ("de", "fr")}
+    for cc, run_id in runs.items():
+        until_run_exists(airflow_api, f"train__{cc}", run_id)
+    assert airflow_api.call("GET", f"/dags/train__de/dagRuns/{runs['de']}")["conf"] == {
+        "data_month": "2026-10"
+    }
+    airflow_api.set_state("train__de", runs["de"], "success")
+    airflow_api.set_state("train__fr", runs["fr"], "failed")
+    out, _ = job.communicate(timeout=120)
+    assert job.returncode == 1, out
+    assert f"[train__de] train__de {runs['de']} ended: success" in out
+    assert "failed or timed out: train__fr" in out
