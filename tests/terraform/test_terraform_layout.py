@@ -3,6 +3,7 @@ the terraform-aws-modules file set with typed, described variables and described
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 
 import pytest
@@ -65,13 +66,24 @@ def test_module_has_the_standard_files(module):
     assert missing == [], f"terraform/modules/{module.name} lacks {missing}"
 
 
+def _readme_tool():
+    spec = importlib.util.spec_from_file_location(
+        "module_readme", TERRAFORM / "tools" / "module_readme.py"
+    )
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
+
+
 @pytest.mark.parametrize("module", MODULE_DIRS, ids=lambda p: p.name)
-def test_module_readme_lists_every_input_and_output(module):
+def test_module_readme_inputs_and_outputs_are_up_to_date(module):
     readme = (module / "README.md").read_text(encoding="utf-8")
-    names = [n for n, _ in named_blocks(module / "variables.tf", "variable")]
-    names += [n for n, _ in named_blocks(module / "outputs.tf", "output")]
-    missing = [n for n in names if f"`{n}`" not in readme]
-    assert missing == [], f"terraform/modules/{module.name}/README.md does not mention {missing}"
+    assert readme == _readme_tool().expected_readme(module), (
+        f"terraform/modules/{module.name}/README.md is out of date: "
+        "run .venv/bin/python terraform/tools/module_readme.py"
+    )
+    for name, _ in named_blocks(module / "variables.tf", "variable"):
+        assert f"| `{name}` |" in readme
 
 
 @pytest.mark.parametrize("path", [p for p in TF_FILES if p.name == "versions.tf"], ids=_id)
