@@ -36,6 +36,8 @@ def checkov_report() -> dict:
             "--skip-download",
             "--download-external-modules",
             "false",
+            "--skip-path",
+            r"\.terraform/",  # provider and module caches of a local `terraform init`
             "--output",
             "json",
             "--compact",
