@@ -1,0 +1,81 @@
+"""What the DAGs do at run time around the operators: wait sizing, retry-safe names, and the
+setup task that builds the first request from settings, country and run identity."""
+
+import json
+import math
+from datetime import UTC, datetime
+
+import botocore.session
+import pytest
+from airflow.providers.amazon.aws.operators.sagemaker import (
+    SageMakerTrainingOperator,
+    SageMakerTuningOperator,
+)
+from botocore.validate import ParamValidator
+from mlops.wiring import WAIT_SLACK_ATTEMPTS, previous_month, size_waits
+
+from tests.dags.conftest import REPO
+
+SETTINGS = json.loads((REPO / "include" / "config" / "settings.local.json").read_text())
+
+
+@pytest.fixture(autouse=True)
+def local_settings(monkeypatch):
+    monkeypatch.setenv("AIRFLOW_VAR_MLOPS_SETTINGS", json.dumps(SETTINGS))
+
+
+class _Try:
+    def __init__(self, number: int):
+        self.try_number = number
+
+
+def test_waits_take_the_poll_interval_from_settings_and_cover_the_max_runtime():
+    train_model = SageMakerTrainingOperator(task_id="train_model", config={"TrainingJobName": "j"})
+    size_waits({"task": train_model, "ti": _Try(1)}, max_runtime_seconds=3600)
+    interval = SETTINGS["poll_interval_seconds"]
+    assert train_model.check_interval == interval
+    assert train_model.max_attempts == math.ceil(3600 / interval) + WAIT_SLACK_ATTEMPTS
+    assert train_model.max_attempts * train_model.check_interval >= 3600
+
+
+def test_retry_of_an_operator_without_a_name_check_gets_a_new_name():
+    config = {"HyperParameterTuningJobName": "mlops-de-hpo-0b74bdb0"}
+    tune = SageMakerTuningOperator(task_id="tune", config=config)
+    hook = {"max_runtime_seconds": 600, "rename_field": "HyperParameterTuningJobName"}
+    size_waits({"task": tune, "ti": _Try(1)}, **hook)
+    assert tune.config["HyperParameterTuningJobName"] == "mlops-de-hpo-0b74bdb0"
+    size_waits({"task": tune, "ti": _Try(3)}, **hook)
+    assert tune.config["HyperParameterTuningJobName"] == "mlops-de-hpo-0b74bdb0-r3"
+
+
+def test_default_month_is_the_previous_calendar_month():
+    assert previous_month(datetime(2026, 1, 15, tzinfo=UTC)) == "2025-12"
+    assert previous_month(datetime(2026, 3, 1, tzinfo=UTC)) == "2026-02"
+
+
+def test_train_setup_builds_a_valid_prepare_request_for_the_param_month(dagbag):
+    task = dagbag.dags["train__de"].get_task("build_requests")
+    result = task.python_callable(
+        params={"data_month": "2026-09"},
+        run_id="manual__2026-11-22T04:00:00+00:00",
+        data_interval_end=None,
+    )
+    assert result["run"]["data_month"] == "2026-09"
+    prepare = result["prepare"]
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    report = ParamValidator().validate(
+        prepare, model.operation_model("CreateProcessingJob").input_shape
+    )
+    assert not report.has_errors(), report.generate_report()
+    assert prepare["Environment"]["DATA_MONTH"] == "2026-09"
+
+
+def test_batch_plan_defaults_to_the_month_before_the_data_interval_end(dagbag):
+    task = dagbag.dags["batch_inference__gb"].get_task("plan_month")
+    plan = task.python_callable(
+        params={"data_month": ""},
+        run_id="scheduled__2026-11-02T06:00:00+00:00",
+        data_interval_end=datetime(2026, 11, 2, 6, tzinfo=UTC),
+    )
+    assert plan["data_month"] == "2026-10"
+    assert plan["input_pattern"] == f"s3://{SETTINGS['data_bucket']}/gb/2026-10/unlabeled/*"
