@@ -271,6 +271,25 @@ data "aws_iam_policy_document" "execution" {
     }
   }
 
+  # CreateEndpoint/UpdateEndpoint with a KMS key make SageMaker create a grant as the caller.
+  statement {
+    sid       = "SageMakerGrantsOnProjectKey"
+    actions   = ["kms:CreateGrant"]
+    resources = [var.kms_key_arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["sagemaker.${local.region}.amazonaws.com"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "kms:GrantIsForAWSResource"
+      values   = ["true"]
+    }
+  }
+
   statement {
     sid = "SageMakerOnProjectResources"
     actions = [
