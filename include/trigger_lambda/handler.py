@@ -246,9 +246,9 @@ def mwaa_client():
             "include/trigger_lambda/requirements.txt with the function",
         )
     if _client is None:
-        # MWAA gives the Airflow call 10 s; leave room for the round trip, retry throttling only.
+        # MWAA gives the Airflow call 10 s; one retry keeps a call inside the function's 30 s.
         config = Config(
-            connect_timeout=5, read_timeout=20, retries={"max_attempts": 3, "mode": "standard"}
+            connect_timeout=3, read_timeout=12, retries={"max_attempts": 2, "mode": "standard"}
         )
         _client = boto3.client("mwaa", config=config)
     return _client

@@ -26,7 +26,7 @@ import pytest
 
 from local.stack import LocalStack
 from local.stack.services import mwaa
-from local.stack.services.lambda_ import trigger_lambda_zip
+from local.stack.services.lambda_ import deploy_trigger_lambda
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE_DAGS = Path(__file__).resolve().parent / "fixture_dags"
@@ -180,35 +180,12 @@ def stack(tmp_path_factory, airflow_api):
         mwaa.configure(
             running, airflow_api.url, username=airflow_api.username, password=airflow_api.password
         )
-        role = running.client("iam").create_role(
-            RoleName="trigger-lambda",
-            AssumeRolePolicyDocument=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "lambda.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
-        )["Role"]["Arn"]
-        running.client("lambda").create_function(
-            FunctionName=FUNCTION_NAME,
-            Runtime="python3.12",
-            Role=role,
-            Handler="handler.handler",
-            Code={"ZipFile": trigger_lambda_zip()},
-            Timeout=60,
-            Environment={
-                "Variables": {
-                    "MWAA_ENVIRONMENT_NAME": MWAA_ENVIRONMENT,
-                    "AIRFLOW_UI_BASE_URL": UI_BASE,
-                    "MAX_CONF_BYTES": "4096",
-                }
-            },
+        deploy_trigger_lambda(
+            running,
+            environment_name=MWAA_ENVIRONMENT,
+            function_name=FUNCTION_NAME,
+            airflow_ui_base_url=UI_BASE,
+            extra_environment={"MAX_CONF_BYTES": "4096"},
         )
         yield running
 

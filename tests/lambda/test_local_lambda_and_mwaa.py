@@ -22,7 +22,7 @@ def _zip(source: str) -> bytes:
 
 @pytest.fixture(scope="module")
 def deploy(stack):
-    role = stack.client("iam").get_role(RoleName="trigger-lambda")["Role"]["Arn"]
+    role = stack.client("iam").get_role(RoleName=f"{FUNCTION_NAME}-role")["Role"]["Arn"]
 
     def deploy(name: str, source: str, timeout: int = 10, env: dict | None = None) -> str:
         stack.client("lambda").create_function(

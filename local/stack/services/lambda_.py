@@ -232,6 +232,51 @@ def trigger_lambda_zip(source: Path = TRIGGER_LAMBDA_DIR) -> bytes:
     return buffer.getvalue()
 
 
+def deploy_trigger_lambda(
+    stack: Any,
+    *,
+    environment_name: str,
+    function_name: str = "mlops-local-trigger",
+    airflow_ui_base_url: str = "",
+    extra_environment: dict[str, str] | None = None,
+    timeout_seconds: int = 60,
+) -> str:
+    """Create the trigger Lambda on ``stack`` from include/trigger_lambda (its role too, once),
+    configured for the MWAA environment ``environment_name``; returns the function's ARN."""
+    iam = stack.client("iam")
+    role_name = f"{function_name}-role"
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    try:
+        role_arn = iam.get_role(RoleName=role_name)["Role"]["Arn"]
+    except iam.exceptions.NoSuchEntityException:
+        role_arn = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust))[
+            "Role"
+        ]["Arn"]
+    variables = {"MWAA_ENVIRONMENT_NAME": environment_name}
+    if airflow_ui_base_url:
+        variables["AIRFLOW_UI_BASE_URL"] = airflow_ui_base_url
+    variables.update(extra_environment or {})
+    created = stack.client("lambda").create_function(
+        FunctionName=function_name,
+        Runtime="python3.12",
+        Role=role_arn,
+        Handler="handler.handler",
+        Code={"ZipFile": trigger_lambda_zip()},
+        Timeout=timeout_seconds,
+        Environment={"Variables": variables},
+    )
+    return created["FunctionArn"]
+
+
 register_service(
     "lambda",
     LambdaInvoke,
