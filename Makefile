@@ -56,7 +56,7 @@ test: venv venv-ml venv-checkov
 	$(PY) -m pytest --ignore=tests/images $(PYTEST_ARGS)
 
 bundle: venv
-	$(PY) -m local.bundle dist/mwaa
+	$(PY) scripts/bundle_mwaa.py dist/mwaa
 
 demo: venv venv-ml
 	$(PY) -m local.demo $(DEMO_ARGS)
