@@ -9,80 +9,38 @@ No scheduler runs: runs stay ``queued`` until a test sets their state through th
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import secrets
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from trigger_support import (
+    AIRFLOW_BIN,
+    AIRFLOW_USER,
+    FIXTURE_DAGS,
+    FUNCTION_NAME,
+    MWAA_ENVIRONMENT,
+    REPO,
+    UI_BASE,
+    AirflowApi,
+    load_handler_module,
+)
 
 from local.stack import LocalStack
 from local.stack.services import mwaa
 from local.stack.services.lambda_ import deploy_trigger_lambda
-
-REPO = Path(__file__).resolve().parents[2]
-FIXTURE_DAGS = Path(__file__).resolve().parent / "fixture_dags"
-AIRFLOW_BIN = Path(sys.executable).with_name("airflow")
-MWAA_ENVIRONMENT = "mlops-local"
-FUNCTION_NAME = "mlops-local-trigger"
-UI_BASE = "http://airflow.example.test"
-AIRFLOW_USER = "ci"
 
 
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-@dataclass
-class AirflowApi:
-    """The running API server and a small authenticated client for test assertions."""
-
-    url: str
-    username: str
-    password: str = field(repr=False)
-    _token: str | None = None
-
-    def _token_value(self) -> str:
-        if self._token is None:
-            self._token = self._send(
-                "POST",
-                "/auth/token",
-                {"username": self.username, "password": self.password},
-                auth=False,
-            )["access_token"]
-        return self._token
-
-    def _send(self, method: str, path: str, body=None, auth=True):
-        headers = {"Content-Type": "application/json"}
-        if auth:
-            headers["Authorization"] = f"Bearer {self._token_value()}"
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.url + path, data=data, headers=headers, method=method)
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            return json.load(answer)
-
-    def call(self, method: str, path: str, body=None):
-        """``method /api/v2<path>``; returns the JSON answer (raises HTTPError on 4xx/5xx)."""
-        return self._send(method, "/api/v2" + path, body)
-
-    def runs(self, dag_id: str) -> list[dict]:
-        return self.call("GET", f"/dags/{dag_id}/dagRuns?limit=100")["dag_runs"]
-
-    def all_runs(self) -> list[dict]:
-        return self.call("GET", "/dags/~/dagRuns?limit=1000")["dag_runs"]
-
-    def set_state(self, dag_id: str, run_id: str, state: str) -> dict:
-        return self.call("PATCH", f"/dags/{dag_id}/dagRuns/{run_id}", {"state": state})
 
 
 def _dags_folder(home: Path) -> Path:
@@ -190,15 +148,6 @@ def stack(tmp_path_factory, airflow_api):
         yield running
 
 
-def load_handler_module():
-    """include/trigger_lambda/handler.py as its own module (its name is just ``handler``)."""
-    path = REPO / "include" / "trigger_lambda" / "handler.py"
-    spec = importlib.util.spec_from_file_location("trigger_lambda_handler", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture
 def trigger_handler(stack, monkeypatch):
     """The handler module, run in-process with the function's environment on the local stack."""
@@ -210,8 +159,3 @@ def trigger_handler(stack, monkeypatch):
     monkeypatch.delenv("ALLOWED_DAG_PATTERNS", raising=False)
     monkeypatch.delenv("MAX_CONF_BYTES", raising=False)
     return load_handler_module()
-
-
-class LambdaContext:
-    def __init__(self, request_id: str = "req-test-1"):
-        self.aws_request_id = request_id

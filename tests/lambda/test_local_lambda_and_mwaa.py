@@ -10,7 +10,7 @@ import zipfile
 import boto3
 import pytest
 from botocore.config import Config
-from conftest import FUNCTION_NAME, MWAA_ENVIRONMENT
+from trigger_support import FUNCTION_NAME, MWAA_ENVIRONMENT
 
 
 def _zip(source: str) -> bytes:

@@ -7,7 +7,7 @@ import uuid
 
 import botocore
 import pytest
-from conftest import UI_BASE, LambdaContext, load_handler_module
+from trigger_support import UI_BASE, LambdaContext, load_handler_module
 
 
 def run_id() -> str:
