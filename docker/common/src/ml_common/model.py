@@ -199,22 +199,24 @@ def predictions(
     classifier: Classifier, records: Sequence[dict[str, Any]], top_k: int = 3
 ) -> list[dict]:
     """One answer per record: ``{"item_id"?, "label", "confidence", "top_k": [...]}``."""
-    probs = classifier.predict_proba(records)
     if len(records) == 0:
         return []
-    labels = classifier.labels
-    k = max(1, min(top_k, len(labels)))
-    top = np.argsort(-probs, axis=1)[:, :k]
+    probs = classifier.predict_proba(records)
+    k = max(1, min(top_k, len(classifier.labels)))
+    # Vectorised: the top k per row in one numpy call, converted to Python values in one go.
+    top = np.argsort(-probs, axis=1, kind="stable")[:, :k]
+    scores = np.take_along_axis(probs, top, axis=1).astype(np.float64).round(6).tolist()
+    names = np.asarray(classifier.labels, dtype=object)[top].tolist()
     answers = []
-    for record, row, order in zip(records, probs, top, strict=True):
-        best = int(order[0])
+    for record, row_names, row_scores in zip(records, names, scores, strict=True):
         answer: dict[str, Any] = {}
-        if record.get("item_id") is not None:
-            answer["item_id"] = record["item_id"]
-        answer["label"] = labels[best]
-        answer["confidence"] = round(float(row[best]), 6)
+        item_id = record.get("item_id")
+        if item_id is not None:
+            answer["item_id"] = item_id
+        answer["label"] = row_names[0]
+        answer["confidence"] = row_scores[0]
         answer["top_k"] = [
-            {"label": labels[int(i)], "score": round(float(row[int(i)]), 6)} for i in order
+            {"label": n, "score": v} for n, v in zip(row_names, row_scores, strict=True)
         ]
         answers.append(answer)
     return answers

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from ml_common.records import FIELD_ORDER, inference_record_error
 
 
@@ -32,8 +32,8 @@ def _check(records: list[Any], where: Callable[[int], str]) -> list[dict[str, An
 
 def decode_json(body: bytes) -> Decoded:
     try:
-        payload = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
         raise PayloadError(f"application/json body is not valid JSON: {exc}") from exc
     if isinstance(payload, dict) and "instances" in payload:
         instances = payload["instances"]
@@ -47,17 +47,17 @@ def decode_json(body: bytes) -> Decoded:
 
 def decode_jsonlines(body: bytes) -> Decoded:
     try:
-        text = body.decode("utf-8")
+        body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise PayloadError(f"application/jsonlines body is not UTF-8: {exc}") from exc
     records = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(body.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise PayloadError(f"line {number}: not valid JSON ({exc.msg})") from exc
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            raise PayloadError(f"line {number}: not valid JSON ({exc})") from exc
         error = inference_record_error(record)
         if error:
             raise PayloadError(f"line {number}: {error}")
@@ -110,20 +110,17 @@ def decode_csv(body: bytes) -> Decoded:
     return Decoded(records, "rows")
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
+# orjson: C serialisation, compact, UTF-8; several times faster than json.dumps per answer.
 def encode_json(answers: list[dict], decoded: Decoded) -> bytes:
     if decoded.shape == "single":
-        return _dumps(answers[0]).encode()
+        return orjson.dumps(answers[0])
     if decoded.shape == "instances":
-        return _dumps({"predictions": answers}).encode()
-    return _dumps(answers).encode()
+        return orjson.dumps({"predictions": answers})
+    return orjson.dumps(answers)
 
 
 def encode_jsonlines(answers: list[dict], decoded: Decoded) -> bytes:
-    return "".join(_dumps(a) + "\n" for a in answers).encode()
+    return b"".join(orjson.dumps(a, option=orjson.OPT_APPEND_NEWLINE) for a in answers)
 
 
 def encode_csv(answers: list[dict], decoded: Decoded) -> bytes:

@@ -1,0 +1,228 @@
+"""Image benchmarks: training time per algorithm, inference throughput and latency.
+
+Run as ``.venv-ml/bin/python -m bench.images [--items N]``; writes ``bench/results/images.json``.
+Everything runs the way SageMaker (and the local backend) runs it: entrypoints as subprocesses
+against a temp /opt/ml, and the real gunicorn server over loopback HTTP. Throughput "per core"
+means one server worker and one intra-op thread, against the model's own predict in this process
+with one thread too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+sys.path[:0] = [str(ROOT / "tests" / "images")] + [
+    str(ROOT / "docker" / image / "src")
+    for image in ("common", "processing", "training", "inference")
+]
+
+from images_support import (  # noqa: E402 - needs the image source paths first
+    Server,
+    hyperparameters,
+    make_month,
+    run_prepare,
+    run_training,
+    serving_root,
+)
+
+GOALS = {
+    "server_vs_raw_multirecord_ratio": 0.70,
+    "linear_server_records_per_s_per_core": 20_000,
+    "p99_single_record_ms": 20.0,
+}
+BATCH = 1000
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+
+
+def _records(path: Path) -> list[bytes]:
+    return path.read_bytes().splitlines()
+
+
+def raw_throughput(model_dir: Path, lines: list[bytes], seconds: float = 4.0) -> dict:
+    """predict_proba alone, and with the answer dicts the server builds, in this process."""
+    import torch
+    from ml_common.model import load_model, predictions
+
+    torch.set_num_threads(1)
+    model = load_model(model_dir)
+    batches = [[json.loads(x) for x in lines[i : i + BATCH]] for i in range(0, len(lines), BATCH)]
+    figures = {}
+    for name, call in (
+        ("predict_proba", model.predict_proba),
+        ("predict_with_answers", lambda b: predictions(model, b)),
+    ):
+        call(batches[0])  # warm up
+        done, started, cpu = 0, time.perf_counter(), time.process_time()
+        while time.perf_counter() - started < seconds:
+            for batch in batches:
+                call(batch)
+                done += len(batch)
+        figures[f"{name}_records_per_s"] = round(done / (time.perf_counter() - started))
+        figures[f"{name}_records_per_cpu_s"] = round(done / (time.process_time() - cpu))
+    return figures
+
+
+def server_throughput(server: Server, lines: list[bytes], seconds: float = 6.0) -> dict:
+    """Sequential MultiRecord JSON Lines requests of BATCH records on one keep-alive connection."""
+    bodies = [b"\n".join(lines[i : i + BATCH]) for i in range(0, len(lines), BATCH)]
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    headers = {"Content-Type": "application/jsonlines"}
+
+    def post(body: bytes) -> None:
+        connection.request("POST", "/invocations", body=body, headers=headers)
+        response = connection.getresponse()
+        payload = response.read()
+        if response.status != 200:
+            raise RuntimeError(f"invocations answered {response.status}: {payload[:200]!r}")
+
+    post(bodies[0])
+    done, started, cpu = 0, time.perf_counter(), server_cpu_seconds(server)
+    while time.perf_counter() - started < seconds:
+        for body in bodies:
+            post(body)
+            done += body.count(b"\n") + 1
+    connection.close()
+    return {
+        "multirecord_records_per_s": round(done / (time.perf_counter() - started)),
+        "multirecord_records_per_cpu_s": round(done / (server_cpu_seconds(server) - cpu)),
+        "records_per_request": BATCH,
+    }
+
+
+def server_cpu_seconds(server: Server) -> float:
+    """User + system CPU time of the gunicorn master and its workers, from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(stat.parent.name), int(fields[1])
+        if server.process.pid in (pid, ppid):
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def single_record_latency(server: Server, lines: list[bytes], requests: int = 2000) -> dict:
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    headers = {"Content-Type": "application/json"}
+    timings = []
+    for i in range(requests + 50):
+        started = time.perf_counter()
+        connection.request("POST", "/invocations", body=lines[i % len(lines)], headers=headers)
+        response = connection.getresponse()
+        response.read()
+        if i >= 50:  # after warm-up
+            timings.append((time.perf_counter() - started) * 1000)
+    connection.close()
+    timings.sort()
+    return {
+        "requests": requests,
+        "p50_ms": round(statistics.median(timings), 3),
+        "p99_ms": round(timings[int(len(timings) * 0.99) - 1], 3),
+        "max_ms": round(timings[-1], 3),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.images")
+    parser.add_argument("--items", type=int, default=20_000, help="labeled demo items to train on")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("MLOPS_ML_PYTHON", sys.executable)
+    results: dict = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        },
+        "gpu": "not lent in this task",
+        "goals": GOALS,
+        "items": args.items,
+        "training": {},
+        "inference": {},
+    }
+    with tempfile.TemporaryDirectory(prefix="bench-images-") as tmp:
+        work = Path(tmp)
+        data = make_month(work / "data", "2026-10", items=args.items)
+        prepared = run_prepare(work / "prepare" / "opt" / "ml", data)
+        lines = _records(prepared / "test_features" / "features.jsonl")
+        models = {}
+        for algorithm in ("linear", "neural"):
+            opt_ml = work / f"train-{algorithm}" / "opt" / "ml"
+            started = time.perf_counter()
+            result = run_training(
+                opt_ml,
+                prepared,
+                hyperparameters(algorithm, data, epochs="5")
+                if algorithm == "neural"
+                else hyperparameters(algorithm, data),
+            )
+            elapsed = time.perf_counter() - started
+            if result.returncode != 0:
+                raise RuntimeError(f"{algorithm} training failed: {result.stderr[-2000:]}")
+            card = json.loads((opt_ml / "model" / "model_card.json").read_text())
+            results["training"][algorithm] = {
+                "wall_s": round(elapsed, 2),
+                "n_train": card["n_train"],
+                "validation_macro_f1": round(card["metrics"]["validation:macro_f1"], 4),
+                "device": "cpu",
+            }
+            models[algorithm] = opt_ml / "model"
+            print(f"{algorithm}: trained in {elapsed:.1f} s", flush=True)
+        for algorithm, model_dir in models.items():
+            raw = raw_throughput(model_dir, lines)
+            server = Server(serving_root(work, f"serve-{algorithm}", model_dir), env=ONE_THREAD)
+            try:
+                served = server_throughput(server, lines)
+                latency = single_record_latency(server, lines)
+            finally:
+                server.stop()
+            # Per CPU-second figures: the two cores are shared with other work, so wall-clock
+            # rates vary with the load; CPU time is what one core delivers.
+            ratio = served["multirecord_records_per_cpu_s"] / raw["predict_proba_records_per_cpu_s"]
+            results["inference"][algorithm] = {
+                "raw_in_process": raw,
+                "server_1_worker": served,
+                "server_vs_raw_ratio": round(ratio, 3),
+                "server_vs_raw_ratio_wall_clock": round(
+                    served["multirecord_records_per_s"] / raw["predict_proba_records_per_s"], 3
+                ),
+                "single_record_latency": latency,
+            }
+            print(f"{algorithm}: {json.dumps(results['inference'][algorithm])}", flush=True)
+    linear = results["inference"]["linear"]
+    results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    results["goals_met"] = {
+        "server_vs_raw_multirecord_ratio": {
+            a: v["server_vs_raw_ratio"] >= GOALS["server_vs_raw_multirecord_ratio"]
+            for a, v in results["inference"].items()
+        },
+        "linear_server_records_per_s_per_core": linear["server_1_worker"][
+            "multirecord_records_per_s"
+        ]
+        >= GOALS["linear_server_records_per_s_per_core"],
+        "p99_single_record_ms": {
+            a: v["single_record_latency"]["p99_ms"] <= GOALS["p99_single_record_ms"]
+            for a, v in results["inference"].items()
+        },
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "images.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
