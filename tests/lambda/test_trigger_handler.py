@@ -216,3 +216,19 @@ def test_logs_are_json_lines_with_the_request_id_and_no_conf_values(trigger_hand
     assert {e["request_id"] for e in entries} == {"req-log-1", "req-log-2"}
     assert all("s3cr3t-value" not in line for line in lines)
     assert [e["statusCode"] for e in entries] == [201, 403]
+
+
+def test_the_function_package_needs_nothing_but_the_standard_library_and_boto3():
+    import ast
+    import sys
+
+    from trigger_support import REPO
+
+    tree = ast.parse((REPO / "include" / "trigger_lambda" / "handler.py").read_text())
+    imported = {
+        (node.module if isinstance(node, ast.ImportFrom) else alias.name).split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom) and getattr(node, "level", 0) == 0
+        for alias in node.names
+    }
+    assert imported - set(sys.stdlib_module_names) == {"boto3", "botocore"}
