@@ -25,7 +25,8 @@ def execute(operator):
     return operator.execute(context={})
 
 
-def test_training_operator_waits_for_completion_and_returns_the_description(training_data):
+def test_training_operator_waits_for_completion_and_prints_the_jobs_log(training_data, capfd):
+    # print_log makes the provider re-describe the job only every 30 s: this test takes that long.
     result = execute(
         SageMakerTrainingOperator(
             task_id="train",
@@ -38,6 +39,8 @@ def test_training_operator_waits_for_completion_and_returns_the_description(trai
     training = result["Training"]
     assert training["TrainingJobStatus"] == "Completed"
     assert training["ModelArtifacts"]["S3ModelArtifacts"].endswith("op-train/output/model.tar.gz")
+    printed = capfd.readouterr()
+    assert "validation:macro_f1=1.000000;" in printed.out + printed.err  # from CloudWatch Logs
 
 
 def test_training_operator_raises_on_a_failed_job_with_its_reason(training_data):

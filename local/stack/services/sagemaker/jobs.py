@@ -505,6 +505,13 @@ def _transform(backend: SageMakerBackend, job: Job, server: hosting.ModelServer)
     concurrency = int(
         d.get("MaxConcurrentTransforms") or parameters.get("MaxConcurrentTransforms") or 1
     )
+    processing = d.get("DataProcessing") or {}
+    if processing.get("JoinSource", "None") != "None" or any(
+        processing.get(f, "$") != "$" for f in ("InputFilter", "OutputFilter")
+    ):
+        raise JobFailed(
+            "ClientError: DataProcessing filters and JoinSource are not supported locally"
+        )
     source = d["TransformInput"]["DataSource"]["S3DataSource"]
     if source.get("S3DataType", "S3Prefix") != "S3Prefix":
         raise JobFailed("ClientError: only S3Prefix transform inputs are supported locally")
