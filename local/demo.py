@@ -191,26 +191,32 @@ def summarize(run: CountryRun, stack, settings: dict[str, Any], workdir: Path) -
         row["champion"] = item.get("model_name", {}).get("S")
         row["champion_month"] = item.get("data_month", {}).get("S")
         row["champion_version"] = item.get("version", {}).get("N")
-    evaluations = [o for o in run.outcomes if o.get("kind") == "evaluate"]
+    # The decisions as the winners table recorded them (append-only history), newest last.
+    history = stack.client("dynamodb").query(
+        TableName=settings["winners_table"],
+        KeyConditionExpression="pk = :cc AND begins_with(sk, :history)",
+        ExpressionAttributeValues={":cc": {"S": cc}, ":history": {"S": "HISTORY#"}},
+        ConsistentRead=True,
+    )["Items"]
     row["decisions"] = []
-    for evaluation in evaluations:
-        comparison = _return_value(evaluation, "compare") or {}
-        metrics = (evaluation.get("xcoms", {}).get("compare", {}) or {}).get("metrics", {})
+    for entry in (_from_dynamo(item) for item in history):
+        decision = entry.get("decision", {})
         report_local = None
-        report_uri = comparison.get("report_uri")
+        report_uri = entry.get("candidate", entry).get("report_uri")
         if report_uri:
             bucket, key = report_uri.removeprefix("s3://").split("/", 1)
-            report_local = workdir / "reports" / f"{cc}-{evaluation['month']}-report.html"
+            month = entry.get("candidate", entry).get("data_month", "unknown")
+            report_local = workdir / "reports" / f"{cc}-{month}-report.html"
             stack.client("s3").download_file(bucket, key, str(report_local))
         row["decisions"].append(
             {
-                "month": evaluation["month"],
-                "outcome": comparison.get("outcome"),
-                "winner_changed": comparison.get("winner_changed"),
-                "challenger_macro_f1": metrics.get("challenger_macro_f1"),
-                "champion_macro_f1": metrics.get("champion_macro_f1"),
-                "p_value": metrics.get("p_value"),
-                "reasons": metrics.get("reasons"),
+                "month": entry.get("candidate", entry).get("data_month"),
+                "outcome": entry.get("outcome"),
+                "winner_changed": entry.get("outcome") == "promoted",
+                "challenger_macro_f1": decision.get("challenger_score"),
+                "champion_macro_f1": decision.get("champion_score"),
+                "p_value": decision.get("p_value"),
+                "reasons": "; ".join(decision.get("reasons", [])),
                 "report": str(report_local) if report_local else None,
             }
         )
@@ -230,6 +236,26 @@ def summarize(run: CountryRun, stack, settings: dict[str, Any], workdir: Path) -
             row["endpoint_config"] = described["EndpointConfigName"]
             row["prediction"] = live_prediction(stack, endpoint, cc, workdir)
     return row
+
+
+def _from_dynamo(item: dict[str, Any]) -> dict[str, Any]:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    deserializer = TypeDeserializer()
+    return _plain({key: deserializer.deserialize(value) for key, value in item.items()})
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB numbers come back as Decimal: make them floats/ints for printing and JSON."""
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
 
 
 def live_prediction(stack, endpoint: str, cc: str, workdir: Path) -> dict[str, Any]:
