@@ -123,3 +123,28 @@ def test_an_airflow_4xx_is_a_rest_api_client_exception_with_airflows_status_and_
         client.invoke_rest_api(Name=MWAA_ENVIRONMENT, Method="GET", Path="/dags/no_such_dag")
     assert raised.value.response["RestApiStatusCode"] == 404
     assert "no_such_dag" in raised.value.response["RestApiResponse"]["detail"]
+
+
+def test_an_event_invocation_answers_202_and_runs_the_handler_in_the_background(
+    stack, deploy, tmp_path
+):
+    import time
+
+    marker = tmp_path / "ran.json"
+    name = deploy(
+        "async-writer",
+        "import json, os\n"
+        "def handler(event, context):\n"
+        "    open(os.environ['MARKER'] + '.tmp', 'w').write(json.dumps(event))\n"
+        "    os.replace(os.environ['MARKER'] + '.tmp', os.environ['MARKER'])\n",
+        env={"MARKER": str(marker)},
+    )
+    response = stack.client("lambda").invoke(
+        FunctionName=name, InvocationType="Event", Payload=b'{"n": 3}'
+    )
+    assert response["StatusCode"] == 202
+    deadline = time.monotonic() + 30
+    while not marker.exists():
+        assert time.monotonic() < deadline, "the event invocation never ran"
+        time.sleep(0.2)
+    assert json.loads(marker.read_text()) == {"n": 3}
