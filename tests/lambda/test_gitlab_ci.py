@@ -85,6 +85,10 @@ def test_the_file_validates_against_gitlabs_own_ci_schema():
 
 def test_stages_run_lint_test_build_deploy_train_deploy_model(ci):
     assert ci["stages"] == ["lint", "test", "build", "deploy", "train", "deploy-model"]
+    all_jobs = jobs(ci)
+    assert "make lint" in all_jobs["lint"]["script"]
+    assert "make test" in all_jobs["test"]["script"]
+    assert "make bundle" in all_jobs["bundle"]["script"]
 
 
 def test_every_job_that_uses_aws_gets_an_id_token_and_no_job_holds_keys(ci):
