@@ -1,11 +1,15 @@
 """The Amazon provider's own SageMaker operators, executed against the stack through
 AWS_ENDPOINT_URL, exactly as the DAGs will run them."""
 
+import asyncio
+
 import pytest
+from airflow.exceptions import TaskDeferred
 from airflow.providers.amazon.aws.operators.sagemaker import (
     SageMakerEndpointOperator,
     SageMakerModelOperator,
     SageMakerProcessingOperator,
+    SageMakerRegisterModelVersionOperator,
     SageMakerTrainingOperator,
     SageMakerTransformOperator,
     SageMakerTuningOperator,
@@ -233,3 +237,65 @@ def test_model_transform_and_endpoint_operators_deploy_a_trained_model(s3, train
         )
     )
     assert deployed["Endpoint"]["EndpointStatus"] == "InService"
+
+
+def run_deferred(operator):
+    """Execute a deferrable operator as dag.test() does: defer, run the trigger, resume."""
+    with pytest.raises(TaskDeferred) as deferred:
+        execute(operator)
+
+    async def first_event():
+        async for event in deferred.value.trigger.run():
+            return event
+
+    event = asyncio.run(first_event())
+    return getattr(operator, deferred.value.method_name)({}, event.payload)
+
+
+def test_a_deferrable_training_operator_resumes_on_its_triggers_event(training_data):
+    result = run_deferred(
+        SageMakerTrainingOperator(
+            task_id="train",
+            config=training_request("op-train-deferred", {"x": "0.3", "sleep_seconds": "3"}),
+            aws_conn_id=None,
+            check_interval=1,
+            deferrable=True,
+        )
+    )
+    assert result["Training"]["TrainingJobStatus"] == "Completed"
+
+
+def test_a_deferrable_training_operator_fails_when_its_job_fails(sagemaker, training_data):
+    # The provider's deferred path names the job and status but not the FailureReason:
+    # notifications must describe the job to show why.
+    train = SageMakerTrainingOperator(
+        task_id="train",
+        config=training_request(
+            "op-train-deferred-fail", {"behaviour": "fail", "sleep_seconds": "3"}
+        ),
+        aws_conn_id=None,
+        check_interval=1,
+        deferrable=True,
+    )
+    with pytest.raises(Exception, match="op-train-deferred-fail"):
+        run_deferred(train)
+    described = sagemaker.describe_training_job(TrainingJobName="op-train-deferred-fail")
+    assert "label column missing" in described["FailureReason"]
+
+
+def test_register_model_version_operator_creates_numbered_pending_versions(sagemaker):
+    arns = [
+        execute(
+            SageMakerRegisterModelVersionOperator(
+                task_id="register",
+                image_uri=FIXTURE_IMAGE_URI,
+                model_url=f"s3://{BUCKET}/models/op-train/output/model.tar.gz",
+                package_group_name="op-registry-de",
+                aws_conn_id=None,
+            )
+        )
+        for _ in range(2)
+    ]
+    assert [arn.rsplit("/", 1)[1] for arn in arns] == ["1", "2"]
+    described = sagemaker.describe_model_package(ModelPackageName=arns[1])
+    assert described["ModelApprovalStatus"] == "PendingManualApproval"
