@@ -129,6 +129,12 @@ def report(answer: dict[str, Any], out=sys.stdout) -> None:
     print(f"run_id: {answer['run_id']}", file=out)
     if answer.get("url"):
         print(f"url: {answer['url']}", file=out)
+    if answer.get("dag_paused"):
+        print(
+            f"warning: {answer['dag_id']} is paused in Airflow: the run stays queued until the "
+            "DAG is unpaused",
+            file=out,
+        )
     out.flush()
 
 

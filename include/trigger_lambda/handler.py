@@ -355,7 +355,19 @@ def trigger(dag_id: str, conf: dict[str, Any], run_id: str | None) -> dict[str, 
                 400, "rejected_by_airflow", exc.message, airflow_status=airflow_status
             ) from exc
         raise
-    return _run_answer(201, dag_run, created=True)
+    answer = _run_answer(201, dag_run, created=True)
+    answer["dag_paused"] = dag_paused(dag_id)
+    return answer
+
+
+def dag_paused(dag_id: str) -> bool | None:
+    """Whether the DAG is paused (its runs then stay queued); None when Airflow does not say."""
+    try:
+        dag = call_airflow("GET", f"/dags/{quote(dag_id, safe='')}")
+    except TriggerError:
+        return None
+    paused = dag.get("is_paused")
+    return paused if isinstance(paused, bool) else None
 
 
 def status(dag_id: str, run_id: str) -> dict[str, Any]:

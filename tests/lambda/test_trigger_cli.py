@@ -56,6 +56,7 @@ def test_a_gitlab_job_starts_a_run_with_its_conf_and_prints_id_and_link(stack, a
     )
     assert run_id.startswith("gitlab-4711-")
     assert f"url: {UI_BASE}/dags/train__de/runs/{run_id}" in done.stdout
+    assert "warning: train__de is paused in Airflow" in done.stdout  # no one unpaused it here
     run = airflow_api.call("GET", f"/dags/train__de/dagRuns/{run_id}")
     assert run["conf"] == {"data_month": "2026-10", "model_image_tag": "1.4.0"}
     assert run["state"] == "queued"

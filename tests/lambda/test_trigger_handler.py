@@ -37,6 +37,16 @@ def test_trigger_starts_a_run_with_the_conf_and_answers_its_id_and_link(
     assert run["logical_date"] is not None
 
 
+def test_a_new_run_says_whether_its_dag_is_paused(trigger_handler, airflow_api):
+    airflow_api.call("PATCH", "/dags/evaluate__de", {"is_paused": False})
+    try:
+        running = trigger_handler.handler({"dag_id": "evaluate__de"}, LambdaContext())
+    finally:
+        airflow_api.call("PATCH", "/dags/evaluate__de", {"is_paused": True})
+    paused = trigger_handler.handler({"dag_id": "evaluate__de"}, LambdaContext())
+    assert (running["dag_paused"], paused["dag_paused"]) == (False, True)
+
+
 def test_a_retried_trigger_with_the_same_run_id_returns_the_existing_run(
     trigger_handler, airflow_api
 ):
