@@ -25,6 +25,7 @@ from mlops.config import Country, countries_to_generate
 from mlops.notifications import METRICS_XCOM_KEY, on_success
 from mlops.wiring import (
     AWS_CONN_ID,
+    asset_ref,
     country_dag,
     model_package_param,
     waits,
@@ -38,7 +39,7 @@ def build_dag(country: Country) -> DAG:
     with country_dag(
         "deploy",
         country,
-        schedule=[winner_asset(cc)] if country.endpoint.auto_deploy else None,
+        schedule=asset_ref(winner_asset(cc)) if country.endpoint.auto_deploy else None,
         doc_md=__doc__,
         description=f"Deploy the {cc.upper()} winner to its SageMaker endpoint",
         model_package_arn=model_package_param(

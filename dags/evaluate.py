@@ -28,6 +28,7 @@ from mlops.config import Country, countries_to_generate
 from mlops.notifications import METRICS_XCOM_KEY, on_success
 from mlops.wiring import (
     AWS_CONN_ID,
+    asset_ref,
     challenger_asset,
     country_dag,
     model_package_param,
@@ -43,7 +44,7 @@ def build_dag(country: Country) -> DAG:
     with country_dag(
         "evaluate",
         country,
-        schedule=[challenger_asset(cc)],
+        schedule=asset_ref(challenger_asset(cc)),
         doc_md=__doc__,
         description=f"Evaluate the {cc.upper()} challenger against the champion",
         model_package_arn=model_package_param(
@@ -67,7 +68,8 @@ def build_dag(country: Country) -> DAG:
             sagemaker = aws_client("sagemaker")
             package_arn = context["params"]["model_package_arn"]
             if not package_arn:
-                events = context["triggering_asset_events"].get(challenger_asset(cc)) or []
+                # Scheduled on this country's challenger asset only: any event is its.
+                events = [e for group in context["triggering_asset_events"].values() for e in group]
                 if events:
                     package_arn = events[-1].extra.get("model_package_arn", "")
             if not package_arn:

@@ -19,6 +19,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 COUNTRIES_FILE_ENV = "MLOPS_COUNTRIES_FILE"
+# libyaml's loader when PyYAML has it (it does on MWAA and here): parse time counts.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_LOCATIONS = (
     _ROOT / "include" / "config" / "countries.yaml",
@@ -228,7 +230,7 @@ def _describe(path: Path, raw: Any, error: ValidationError) -> str:
 def parse_countries(text: str, path: Path) -> CountriesFile:
     """Validate the YAML text of a countries file; ``path`` is used in error messages."""
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a SafeLoader (C or Python)
     except yaml.YAMLError as exc:
         raise CountriesConfigError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):

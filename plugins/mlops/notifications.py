@@ -81,6 +81,10 @@ class RunNotifier(BaseNotifier):
         self.succeeded = succeeded
         self.metrics_task_id = metrics_task_id
 
+    def __deepcopy__(self, memo: dict) -> RunNotifier:
+        # Immutable after __init__; Airflow deep-copies default_args into every task at parse time.
+        return self
+
     def notify(self, context: Mapping[str, Any]) -> None:
         from mlops.settings import load_settings
 
