@@ -18,6 +18,9 @@ from images_support import (
     run_training,
     serving_root,
 )
+from images_support import (
+    free_port as _free_port,
+)
 
 # ---- session fixtures: one demo dataset, prepared once, one model per algorithm -----------------
 
@@ -86,3 +89,8 @@ def neural_server(workspace, neural_model):
     server = Server(serving_root(workspace, "serve-neural", neural_model.model_dir))
     yield server
     server.stop()
+
+
+@pytest.fixture
+def free_port() -> int:
+    return _free_port()

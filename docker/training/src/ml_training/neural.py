@@ -153,7 +153,9 @@ def epoch_batches(
     n_items: int, batch_size: int, seed: int, epoch: int, rank: int, world: int
 ) -> list[np.ndarray]:
     """This rank's batches for ``epoch``: a seeded permutation, sharded by rank (same on resume)."""
-    order = np.random.default_rng(seed + epoch).permutation(n_items)[rank::world]
+    order = np.random.default_rng(seed + epoch).permutation(n_items)
+    # Equal shares, so every rank runs the same number of steps (collectives would hang otherwise).
+    order = order[: len(order) - len(order) % world][rank::world]
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
@@ -298,7 +300,11 @@ def train_neural(
     if runtime.world_size > 1:
         from torch.nn.parallel import DistributedDataParallel
 
-        trained = DistributedDataParallel(network) if runtime.kind != "xla" else network
+        if runtime.kind == "cuda":
+            trained = DistributedDataParallel(network, device_ids=[runtime.device.index])
+        elif runtime.kind == "cpu":
+            trained = DistributedDataParallel(network)
+        # xla: xm.optimizer_step all-reduces the gradients itself
 
     def checkpoint(epoch: int, batch: int) -> Path:
         return save_checkpoint(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import shutil
 import sys
 from datetime import UTC, datetime
 from importlib import metadata
@@ -80,12 +79,14 @@ def relaunch_under_torchrun(nproc: int, config: TrainingConfig) -> None:
     """Start one process per NeuronCore/GPU (and node) with torchrun, replacing this process."""
     hosts = sorted(config.hosts)
     command = [
-        shutil.which("torchrun") or "torchrun",
+        sys.executable,  # `python -m torch.distributed.run` is torchrun, without relying on PATH
+        "-m",
+        "torch.distributed.run",
         f"--nproc_per_node={nproc}",
         f"--nnodes={len(hosts)}",
         f"--node_rank={hosts.index(config.current_host)}",
         f"--master_addr={hosts[0] if len(hosts) > 1 else '127.0.0.1'}",
-        "--master_port=29500",
+        f"--master_port={os.environ.get('MASTER_PORT', '29500')}",
         "-m",
         "ml_training.train",
     ]
@@ -93,7 +94,7 @@ def relaunch_under_torchrun(nproc: int, config: TrainingConfig) -> None:
     os.execv(command[0], command)  # noqa: S606 - fixed argv, no shell
 
 
-def train(paths, config: TrainingConfig, stop) -> dict:
+def train(paths, config: TrainingConfig, stop) -> dict | None:
     """Train the algorithm the hyperparameters name; write the model directory; return the card."""
     hp = Hyperparameters(config.hyperparameters)
     algorithm = hp.choice("algorithm", "linear", ALGORITHMS)
@@ -118,8 +119,8 @@ def train(paths, config: TrainingConfig, stop) -> dict:
         classifier, metrics, preprocessing = train_neural(
             train_records, validation_records, hp, paths.checkpoint_dir, stop
         )
-        if classifier is None:  # not rank 0
-            return card
+        if classifier is None:  # not rank 0: only rank 0 writes the model
+            return None
     unused = hp.unused()
     if unused:
         print(f"warning: hyperparameters not used by {algorithm}: {', '.join(unused)}", flush=True)
@@ -151,10 +152,11 @@ def main() -> None:
         write_report(paths.failure_file, str(exc))
         print(f"STOPPED: {exc}", file=sys.stderr, flush=True)
         sys.exit(SIGTERM_EXIT)
-    print(
-        f"model written to {paths.model_dir} "
-        f"({card['algorithm']}, {card['country']} {card['data_month']})"
-    )
+    if card is not None:
+        print(
+            f"model written to {paths.model_dir} "
+            f"({card['algorithm']}, {card['country']} {card['data_month']})"
+        )
 
 
 if __name__ == "__main__":
