@@ -119,10 +119,17 @@ def main() -> int:
         "cpu_count": os.cpu_count(),
         "load_average_1m": round(os.getloadavg()[0], 2),
     }
-    result["within_budget"] = (
-        result["dagbag_40_countries_s"] <= BUDGET_DAGBAG_S
-        and result["single_dag_s"] <= BUDGET_SINGLE_ABOVE_AIRFLOW_S
-    )
+    # Budgets are checked on CPU time too: on a shared 2-core machine other jobs inflate wall time.
+    result["dagbag_within_budget"] = {
+        "wall": result["dagbag_40_countries_s"] <= BUDGET_DAGBAG_S,
+        "cpu": result["dagbag_40_countries_cpu_s"] <= BUDGET_DAGBAG_S,
+    }
+    result["single_dag_within_budget"] = {
+        "above_airflow_wall": result["single_dag_s"] <= BUDGET_SINGLE_ABOVE_AIRFLOW_S,
+        "above_airflow_cpu": result["single_dag_cpu_s"] <= BUDGET_SINGLE_ABOVE_AIRFLOW_S,
+        "above_airflow_and_providers_wall": result["single_dag_above_airflow_and_providers_s"]
+        <= BUDGET_SINGLE_ABOVE_AIRFLOW_S,
+    }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "parse.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
