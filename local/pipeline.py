@@ -1,0 +1,311 @@
+"""The local environment the demo, the end-to-end tests and the benchmark share.
+
+`LocalEnvironment` starts the local AWS + SageMaker stack and a Slack webhook sink, creates the
+resources the DAGs expect (local/provision.py), generates and uploads demo catalogs, writes one
+countries file per month (the code-table version follows the regulation change) and prepares an
+Airflow metadata DB. `run()` then runs DAGs for a country in a worker process:
+
+    python -m local.pipeline --country gb --plan '[{"month": ..., "steps": [...]}]' --result f
+
+The worker runs its plan's DAGs in order with `dag.test()` (Airflow's embedded mode, SQLite) in
+one process, so Airflow starts once per country.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from local.airflow_env import REPO_ROOT, airflow_environ, migrate
+
+COUNTRIES_FILE = REPO_ROOT / "include" / "config" / "countries.yaml"
+ALL_STEPS = ("train", "evaluate", "deploy", "batch_inference")
+_PRINT_LOCK = threading.Lock()
+
+
+def say(message: str) -> None:
+    with _PRINT_LOCK:
+        print(message, flush=True)
+
+
+def next_month(month: str) -> str:
+    year, mon = map(int, month.split("-"))
+    return f"{year + 1}-01" if mon == 12 else f"{year}-{mon + 1:02d}"
+
+
+def return_value(outcome: dict[str, Any], task_id: str) -> Any:
+    return outcome.get("xcoms", {}).get(task_id, {}).get("return_value")
+
+
+# --------------------------------------------------------------------------------------------
+# The worker process.
+# --------------------------------------------------------------------------------------------
+
+
+def run_steps(
+    country: str, month: str, steps: list[str], challenger: str | None, retries: int | None
+) -> list[dict[str, Any]]:
+    """Run ``steps`` (DAG kinds) for one country and month, stopping at the first failure.
+
+    evaluate takes the challenger that train registered in this plan, else ``challenger``.
+    """
+    from local.run_dag import run
+
+    outcomes: list[dict[str, Any]] = []
+    confs: dict[str, dict[str, Any]] = {
+        "train": {"data_month": month},
+        "evaluate": {"model_package_arn": challenger or ""},
+        "deploy": {},
+        "batch_inference": {"data_month": month},
+    }
+    for kind in steps:
+        dag_id = f"{kind}__{country}"
+        say(f"[{country}] {month} {dag_id} started")
+        outcome = run(dag_id, confs[kind], retries) | {"month": month, "kind": kind}
+        outcomes.append(outcome)
+        failed = sorted(
+            task for task, info in outcome.get("tasks", {}).items() if info["state"] == "failed"
+        )
+        detail = f" (failed: {', '.join(failed)})" if failed else ""
+        say(
+            f"[{country}] {month} {dag_id} {outcome['state']} in {outcome.get('seconds')} s{detail}"
+        )
+        if outcome["state"] != "success":
+            break
+        if kind == "train":
+            registered = return_value(outcome, "register_model_version")
+            confs["evaluate"]["model_package_arn"] = registered["model_package_arn"]
+    return outcomes
+
+
+def worker_main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local.pipeline")
+    parser.add_argument("--country", required=True)
+    parser.add_argument("--plan", required=True, help="JSON list of {month, countries_file, steps}")
+    parser.add_argument("--result", required=True)
+    parser.add_argument("--retries", type=int, help="override every task's retries")
+    args = parser.parse_args(argv)
+    outcomes: list[dict[str, Any]] = []
+    for entry in json.loads(args.plan):
+        # Each month names its own countries file; DAG files and tasks read it at parse/run time.
+        os.environ["MLOPS_COUNTRIES_FILE"] = entry["countries_file"]
+        month_outcomes = run_steps(
+            args.country,
+            entry["month"],
+            entry.get("steps", list(ALL_STEPS)),
+            entry.get("challenger"),
+            args.retries,
+        )
+        outcomes += month_outcomes
+        Path(args.result).write_text(json.dumps(outcomes, indent=2, default=str))
+        if not month_outcomes or any(o["state"] != "success" for o in month_outcomes):
+            return 1
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# The environment, driven from the calling process.
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class CountryRun:
+    country: str
+    outcomes: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+    log: Path | None = None
+
+    def last(self, kind: str) -> dict[str, Any] | None:
+        found = [o for o in self.outcomes if o.get("kind") == kind]
+        return found[-1] if found else None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and all(o["state"] == "success" for o in self.outcomes)
+
+
+def write_countries_file(
+    path: Path, countries: list[str], code_table_version: str, overrides: dict | None = None
+) -> Path:
+    """The default countries file restricted to ``countries``, with the month's code table.
+
+    ``overrides`` (e.g. a smaller HPO budget for tests) is merged into every country entry.
+    """
+    document = yaml.safe_load(COUNTRIES_FILE.read_text())
+    wanted = set(countries)
+    unknown = wanted - {entry["code"] for entry in document["countries"]}
+    if unknown:
+        raise SystemExit(f"countries {sorted(unknown)} are not in {COUNTRIES_FILE}")
+    for entry in document["countries"]:
+        entry["enabled"] = entry["code"] in wanted
+        entry["code_table_version"] = code_table_version
+        _merge(entry, overrides or {})
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return path
+
+
+def _merge(target: dict, changes: dict) -> None:
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge(target[key], value)
+        else:
+            target[key] = value
+
+
+def upload_tree(s3, local_root: Path, bucket: str, kms_key_arn: str) -> int:
+    count = 0
+    for path in sorted(local_root.rglob("*")):
+        if path.is_file():
+            s3.upload_file(
+                str(path),
+                bucket,
+                path.relative_to(local_root).as_posix(),
+                ExtraArgs={"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_arn},
+            )
+            count += 1
+    return count
+
+
+class LocalEnvironment:
+    """Stack + Slack sink + resources + data + Airflow DB, ready for `run()`."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        countries: list[str],
+        months: list[str],
+        items: int,
+        *,
+        seed: int = 0,
+        regulation_change_from: str | None = None,
+        country_overrides: dict | None = None,
+        on_slack: Callable[[dict[str, Any]], None] | None = None,
+    ):
+        self.workdir = Path(workdir).resolve()
+        self.countries = countries
+        self.months = months
+        self.items = items
+        self.seed = seed
+        self.regulation_change_from = regulation_change_from or (
+            months[1] if len(months) > 1 else None
+        )
+        self.country_overrides = country_overrides
+        self.on_slack = on_slack
+        self.countries_files: dict[str, Path] = {}
+
+    def __enter__(self) -> LocalEnvironment:
+        from local.demodata import code_table_version, generate_month
+        from local.provision import load_local_settings, provision
+        from local.slack_sink import SlackSink
+        from local.stack import LocalStack
+
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the stack's per-request lines
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        for sub in ("results", "logs", "reports", "airflow", "data"):
+            (self.workdir / sub).mkdir(parents=True, exist_ok=True)
+        self.sink = SlackSink(on_message=self.on_slack).start()
+        self.stack = LocalStack(port=0, workdir=self.workdir / "stack").start()
+        try:
+            self.settings = provision(self.stack.client, load_local_settings())
+            for cc in self.countries:
+                for month in self.months:
+                    generate_month(
+                        self.workdir / "data",
+                        cc,
+                        month,
+                        self.items,
+                        seed=self.seed,
+                        regulation_change_from=self.regulation_change_from,
+                    )
+            self.uploaded_files = upload_tree(
+                self.stack.client("s3"),
+                self.workdir / "data",
+                self.settings["data_bucket"],
+                self.settings["kms_key_arn"],
+            )
+            for month in self.months:
+                version = code_table_version(month, self.regulation_change_from)
+                self.countries_files[month] = write_countries_file(
+                    self.workdir / f"countries-{month}.yaml",
+                    self.countries,
+                    version,
+                    self.country_overrides,
+                )
+            self.env = airflow_environ(
+                self.workdir / "airflow" / "template",
+                self.stack.environ(),
+                self.settings,
+                self.sink.url,
+            )
+            migrate(self.env)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stack.stop()
+        self.sink.stop()
+
+    def plan(self, month: str, steps: list[str] | tuple[str, ...] = ALL_STEPS, **extra) -> dict:
+        return {
+            "month": month,
+            "countries_file": str(self.countries_files[month]),
+            "steps": list(steps),
+            **extra,
+        }
+
+    def start(
+        self, country: str, plan: list[dict], *, name: str | None = None, retries: int | None = None
+    ) -> tuple[subprocess.Popen, Path, Path]:
+        """Start a worker; its own Airflow home (a copy of the migrated DB) is kept per name."""
+        name = name or country
+        home = self.workdir / "airflow" / name
+        if not home.exists():
+            shutil.copytree(self.workdir / "airflow" / "template", home)
+        result_file = self.workdir / "results" / f"{name}.json"
+        result_file.unlink(missing_ok=True)
+        log_file = self.workdir / "logs" / f"{name}.log"
+        command = [sys.executable, "-m", "local.pipeline", "--country", country]
+        command += ["--plan", json.dumps(plan), "--result", str(result_file)]
+        if retries is not None:
+            command += ["--retries", str(retries)]
+        log = log_file.open("a")
+        proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            command,
+            cwd=REPO_ROOT,
+            env=self.env | {"AIRFLOW_HOME": str(home)},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        return proc, result_file, log_file
+
+    @staticmethod
+    def collect(country: str, proc: subprocess.Popen, result_file: Path, log_file: Path):
+        returncode = proc.wait()
+        result = CountryRun(country, log=log_file)
+        if result_file.exists():
+            result.outcomes = json.loads(result_file.read_text())
+        if returncode != 0:
+            result.error = f"a DAG run failed (log: {log_file})"
+        return result
+
+    def run(self, country: str, plan: list[dict], **kwargs) -> CountryRun:
+        return self.collect(country, *self.start(country, plan, **kwargs))
+
+
+if __name__ == "__main__":
+    sys.exit(worker_main())
