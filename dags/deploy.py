@@ -100,39 +100,22 @@ def build_dag(country: Country) -> DAG:
 
         @task
         def verify_endpoint(created: dict, deployed: dict) -> dict:
+            from mlops.hosting import check_serves_new_config
             from mlops.wiring import aws_client
 
             expected = created["EndpointConfig"]["EndpointConfigName"]
             name = deployed["Endpoint"]["EndpointName"]
-            endpoint = aws_client("sagemaker").describe_endpoint(EndpointName=name)
-            status, serving = endpoint["EndpointStatus"], endpoint["EndpointConfigName"]
-            if status != "InService" or serving != expected:
-                raise RuntimeError(
-                    f"endpoint {name} is {status} on config {serving}, not on the new config "
-                    f"{expected}: the deployment was rolled back (alarm or failed update); "
-                    f"see FailureReason: {endpoint.get('FailureReason', '-')}"
-                )
-            return {"endpoint_name": name, "endpoint_config_name": serving}
+            description = aws_client("sagemaker").describe_endpoint(EndpointName=name)
+            check_serves_new_config(description, expected)
+            return {"endpoint_name": name, "endpoint_config_name": expected}
 
         @task(on_success_callback=on_success("smoke_test"))
         def smoke_test(invocation: dict, verified: dict, model_name: str, **context) -> dict:
-            import json
-
+            from mlops.hosting import smoke_prediction
             from mlops.wiring import aws_client
 
             response = aws_client("sagemaker-runtime").invoke_endpoint(**invocation)
-            body = response["Body"].read().decode()
-            try:
-                answer = json.loads(body)
-            except json.JSONDecodeError:
-                raise RuntimeError(
-                    f"endpoint {invocation['EndpointName']} answered non-JSON: {body[:200]!r}"
-                ) from None
-            prediction = answer[0] if isinstance(answer, list) else answer
-            if not isinstance(prediction, dict) or "label" not in prediction:
-                raise RuntimeError(
-                    f"endpoint {invocation['EndpointName']} answered without a label: {body[:200]}"
-                )
+            prediction = smoke_prediction(invocation["EndpointName"], response["Body"].read())
             context["ti"].xcom_push(
                 key=METRICS_XCOM_KEY,
                 value={
