@@ -145,3 +145,13 @@ def test_batch_inference_runs_on_the_countrys_cron(dagbag, cc):
     sensor = dag.get_task("wait_for_input")
     assert sensor.deferrable and sensor.wildcard_match
     assert sensor.timeout == COUNTRIES[cc].batch_inference.input_timeout_seconds
+
+
+@pytest.mark.parametrize("cc", sorted(COUNTRIES))
+def test_a_failed_evaluation_never_reaches_the_winner_write(dagbag, cc):
+    dag = dagbag.dags[f"evaluate__{cc}"]
+    # compare (the only writer of the winners table) needs every upstream to succeed;
+    # only the step after the optional champion transform tolerates its skip.
+    assert dag.get_task("compare").trigger_rule == "all_success"
+    assert dag.get_task("evaluate_models").trigger_rule == "all_success"
+    assert dag.get_task("evaluation_config").trigger_rule == "none_failed"
