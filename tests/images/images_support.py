@@ -29,7 +29,7 @@ for _image in ("common", "processing", "training", "inference"):
 COUNTRY = "de"
 MONTH_1, MONTH_2 = "2026-10", "2026-11"  # the regulation change takes effect in MONTH_2
 ITEMS = 3000
-NEURAL_HP = {"epochs": "3", "num_buckets": "16384", "embedding_dim": "32", "hidden_dim": "64"}
+NEURAL_HP = {"epochs": "3", "num_buckets": "16384", "embedding_dim": "32", "hidden_size": "64"}
 
 
 def image_env(image: str, opt_ml: Path, extra: dict[str, str] | None = None) -> dict[str, str]:

@@ -194,3 +194,17 @@ def test_neural_trains_across_processes_with_torchrun(workspace, prepared_1, mon
     assert card["n_train"] == sum(1 for _ in (prepared_1 / "train" / "train.jsonl").open())
     preprocessing = json.loads((opt_ml / "model" / "preprocessing.json").read_text())
     assert (preprocessing["device"], preprocessing["world_size"]) == ("cpu", 2)
+
+
+def test_tunable_linear_hyperparameters_are_used_and_unknown_ones_named(
+    workspace, prepared_1, month_1
+):
+    """The names include/config/countries.yaml tunes (loss, alpha) reach the model."""
+    opt_ml = workspace / "train-linear-tuned" / "opt" / "ml"
+    hp = hyperparameters("linear", month_1, loss="modified_huber", alpha="0.001", colour="red")
+    hp["_tuning_objective_metric"] = "validation:macro_f1"  # added by SageMaker HPO: not ours
+    result = run_training(opt_ml, prepared_1, hp)
+    assert result.returncode == 0, result.stderr
+    assert "warning: hyperparameters not used by linear: colour\n" in result.stdout
+    model = load_model(opt_ml / "model").model
+    assert (model.loss, model.alpha) == ("modified_huber", 0.001)

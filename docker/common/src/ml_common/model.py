@@ -78,7 +78,7 @@ def hashing_vectorizer(preprocessing: dict[str, Any]):
 
 
 def build_network(
-    num_buckets: int, embedding_dim: int, hidden_dim: int, num_classes: int, dropout: float
+    num_buckets: int, embedding_dim: int, hidden_size: int, num_classes: int, dropout: float
 ):
     """Hashed n-gram EmbeddingBag (TF weighted) + numeric attributes → MLP."""
     import torch
@@ -89,10 +89,10 @@ def build_network(
             super().__init__()
             self.embedding = nn.EmbeddingBag(num_buckets, embedding_dim, mode="sum")
             self.mlp = nn.Sequential(
-                nn.Linear(embedding_dim + len(features.NUMERIC_FEATURES), hidden_dim),
+                nn.Linear(embedding_dim + len(features.NUMERIC_FEATURES), hidden_size),
                 nn.ReLU(),
                 nn.Dropout(dropout),
-                nn.Linear(hidden_dim, num_classes),
+                nn.Linear(hidden_size, num_classes),
             )
 
         def forward(self, indices, offsets, weights, numeric):
@@ -181,7 +181,7 @@ def load_model(model_dir: Path) -> Classifier:
         network = build_network(
             int(preprocessing["num_buckets"]),
             int(preprocessing["embedding_dim"]),
-            int(preprocessing["hidden_dim"]),
+            int(preprocessing["hidden_size"]),
             len(labels),
             0.0,
         )

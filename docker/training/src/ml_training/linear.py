@@ -1,4 +1,4 @@
-"""``linear``: TF-IDF word n-grams + numeric attributes → multinomial logistic regression (CPU)."""
+"""``linear``: TF-IDF word n-grams + numeric attributes → a linear model fitted by SGD (CPU)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def train_linear(
 ) -> tuple[LinearClassifier, dict[str, float], dict[str, Any]]:
     """Fit on ``train``, score on ``validation``; return (classifier, metrics, preprocessing)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.linear_model import SGDClassifier
     from sklearn.metrics import log_loss
 
     # Unigrams by default: bigrams cost ~40 % more per record at serving time for no gain on
@@ -33,10 +33,14 @@ def train_linear(
     )
     vectorizer.fit(features.texts(train))
     labels = sorted({r["label"] for r in train})
-    model = LogisticRegression(
-        C=hp.float("C", 10.0),
-        max_iter=hp.int("max_iter", 300),
+    # SGD: linear time in the data (1M+ items a month) and two probabilistic losses to tune.
+    model = SGDClassifier(
+        loss=hp.choice("loss", "log_loss", ("log_loss", "modified_huber")),
+        alpha=hp.float("alpha", 1e-5),
+        max_iter=hp.int("max_iter", 50),
+        tol=1e-4,
         class_weight="balanced" if hp.bool("balanced", False) else None,
+        random_state=hp.int("seed", 0),
     )
     classifier = LinearClassifier(vectorizer, model, labels)
     x_train = classifier.design_matrix(train)

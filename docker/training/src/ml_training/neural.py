@@ -201,7 +201,7 @@ def _settings(hp: Hyperparameters) -> dict[str, Any]:
         "num_buckets": hp.int("num_buckets", 65536),
         "ngram_max": hp.int("ngram_max", 2),
         "embedding_dim": hp.int("embedding_dim", 64),
-        "hidden_dim": hp.int("hidden_dim", 128),
+        "hidden_size": hp.int("hidden_size", 128),
     }
 
 
@@ -273,7 +273,7 @@ def train_neural(
     network = build_network(
         settings["num_buckets"],
         settings["embedding_dim"],
-        settings["hidden_dim"],
+        settings["hidden_size"],
         len(labels),
         dropout,
     ).to(runtime.device)
@@ -380,7 +380,11 @@ def train_neural(
     if not runtime.is_main:
         return None, metrics, preprocessing
     cpu_network = build_network(
-        settings["num_buckets"], settings["embedding_dim"], settings["hidden_dim"], len(labels), 0.0
+        settings["num_buckets"],
+        settings["embedding_dim"],
+        settings["hidden_size"],
+        len(labels),
+        0.0,
     )
     cpu_network.load_state_dict({k: v.detach().cpu() for k, v in network.state_dict().items()})
     preprocessing["device"] = runtime.kind
