@@ -15,7 +15,8 @@ from urllib.parse import quote
 from airflow.sdk import BaseNotifier
 
 log = logging.getLogger(__name__)
-METRICS_XCOM_KEY = "metrics"
+# Not "metrics": a TaskFlow task returning a dict pushes each key, and compare returns "metrics".
+METRICS_XCOM_KEY = "notification_metrics"
 SNS_SUBJECT_MAX = 100
 
 

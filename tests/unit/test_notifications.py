@@ -7,7 +7,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import boto3
 import pytest
-from mlops.notifications import RunNotifier, format_message, run_link
+from mlops.notifications import METRICS_XCOM_KEY, RunNotifier, format_message, run_link
 from moto import mock_aws
 
 
@@ -78,7 +78,7 @@ class _TaskInstance:
     task_id = "compare"
 
     def xcom_pull(self, task_ids, key):
-        assert (task_ids, key) == ("compare", "metrics")
+        assert (task_ids, key) == ("compare", METRICS_XCOM_KEY)
         return {"challenger_macro_f1": 0.9, "outcome": "promoted"}
 
 
