@@ -2,7 +2,10 @@
 
 The challenger wins only if it passes the absolute floor on the primary metric and, when there is a
 champion, beats it by the margin, the gain is supported by an exact one-sided McNemar test on the
-shared test items, and no class's recall drops beyond tolerance. Every check leaves a reason.
+shared test items, and no class's recall drops beyond tolerance. A class's recall drop counts only
+when the paired items of that class support it (the same one-sided McNemar test, champion
+direction): on a class with a handful of test items one miss moves recall by 0.1, which is noise,
+not a regression. Every check leaves a reason.
 
 The McNemar test is a binomial tail on the discordant pairs, written here in a few lines: the
 Airflow environment holds no statistics library (scipy/numpy belong to the images).
@@ -76,6 +79,21 @@ def discordant_pairs(per_item: Iterable[Mapping[str, Any]]) -> tuple[int, int]:
     return challenger_only, champion_only
 
 
+def discordant_pairs_by_class(
+    per_item: Iterable[Mapping[str, Any]],
+) -> dict[str, tuple[int, int]]:
+    """Per true label: (challenger-only correct, champion-only correct); needs ``label``."""
+    counts: dict[str, list[int]] = {}
+    for item in per_item:
+        if "label" not in item:
+            return {}
+        challenger, champion = bool(item["challenger_correct"]), bool(item["champion_correct"])
+        pair = counts.setdefault(str(item["label"]), [0, 0])
+        pair[0] += challenger and not champion
+        pair[1] += champion and not challenger
+    return {label: (pair[0], pair[1]) for label, pair in counts.items()}
+
+
 def _recalls(metrics: Mapping[str, Any]) -> dict[str, float]:
     return {
         label: float(stats["recall"])
@@ -110,6 +128,7 @@ def decide(
         f"{'meets' if margin_ok else 'misses'} margin {policy.margin:.4f}"
     )
 
+    per_item = list(per_item)
     challenger_only, champion_only = discordant_pairs(per_item)
     p_value = mcnemar_one_sided(challenger_only, champion_only)
     significant = p_value < policy.significance_level
@@ -120,16 +139,31 @@ def decide(
 
     champion_recall = _recalls(champion)
     challenger_recall = _recalls(challenger)
-    drops = {
+    beyond = {
         label: recall - challenger_recall.get(label, 0.0)
         for label, recall in sorted(champion_recall.items())
         if recall - challenger_recall.get(label, 0.0) > policy.max_recall_drop
     }
+    # Without per-item labels every drop beyond tolerance counts (the conservative reading).
+    by_class = discordant_pairs_by_class(per_item)
+    drops, unsupported = {}, {}
+    for label, drop in beyond.items():
+        gained, lost = by_class.get(label, (0, 0))
+        if not by_class or mcnemar_one_sided(lost, gained) < policy.significance_level:
+            drops[label] = drop
+        else:
+            unsupported[label] = drop
     if drops:
         worst = ", ".join(f"{label} -{drop:.3f}" for label, drop in drops.items())
         reasons.append(f"recall drops beyond {policy.max_recall_drop:.3f}: {worst}")
     else:
         reasons.append(f"no class recall drops beyond {policy.max_recall_drop:.3f}")
+    if unsupported:
+        noise = ", ".join(f"{label} -{drop:.3f}" for label, drop in unsupported.items())
+        reasons.append(
+            f"recall drops not supported by the paired items (McNemar p ≥ "
+            f"{policy.significance_level}), not blocking: {noise}"
+        )
 
     promote = passed and margin_ok and significant and not drops
     return Decision(

@@ -62,6 +62,30 @@ def test_recall_drop_beyond_tolerance_loses_and_names_the_class():
     assert any("recall drops" in reason and "B -0.100" in reason for reason in decision.reasons)
 
 
+def labelled(label: str, challenger_only: int, champion_only: int, both: int) -> list[dict]:
+    return [{**item, "label": label} for item in items(challenger_only, champion_only, both)]
+
+
+def test_recall_drop_of_one_item_on_a_small_class_is_noise_not_a_regression():
+    # Class B has 10 items; the challenger misses one the champion got: recall 0.8 -> 0.7.
+    per_item = labelled("A", 30, 0, 60) + labelled("B", 0, 1, 7)
+    challenger = metrics(0.85, {"A": 0.95, "B": 0.70})
+    decision = decide(challenger, metrics(0.80), per_item, POLICY)
+    assert decision.promote, decision.reasons
+    assert any("not blocking: B -0.100" in reason for reason in decision.reasons)
+
+
+def test_recall_drop_supported_by_the_class_items_blocks_and_names_the_class():
+    # Class B: the champion alone is right on 12 items, the challenger alone on none.
+    per_item = labelled("A", 40, 0, 60) + labelled("B", 0, 12, 20)
+    challenger = metrics(0.85, {"A": 0.95, "B": 0.50})
+    decision = decide(challenger, metrics(0.80), per_item, POLICY)
+    assert not decision.promote
+    assert any(
+        "recall drops beyond" in reason and "B -0.300" in reason for reason in decision.reasons
+    )
+
+
 def test_mcnemar_exact_values():
     assert mcnemar_one_sided(0, 0) == 1.0
     assert abs(mcnemar_one_sided(5, 0) - 1 / 32) < 1e-12
