@@ -197,7 +197,8 @@ def driver_main(args: argparse.Namespace) -> int:
         runs: dict[str, CountryRun] = {}
         threads = [
             threading.Thread(
-                target=lambda cc=cc: runs.__setitem__(cc, local.run(cc, plan)), name=f"demo-{cc}"
+                target=lambda cc=cc: runs.__setitem__(cc, local.run(cc, plan, follow=True)),
+                name=f"demo-{cc}",
             )
             for cc in countries
         ]

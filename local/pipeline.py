@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -294,7 +295,26 @@ class LocalEnvironment:
         return proc, result_file, log_file
 
     @staticmethod
-    def collect(country: str, proc: subprocess.Popen, result_file: Path, log_file: Path):
+    def collect(
+        country: str,
+        proc: subprocess.Popen,
+        result_file: Path,
+        log_file: Path,
+        *,
+        follow: bool = False,
+    ) -> CountryRun:
+        """Wait for a worker; with ``follow``, echo its progress lines (``[cc] ...``) meanwhile."""
+        if follow:
+            with log_file.open() as log:
+                while True:
+                    line = log.readline()
+                    if line:
+                        if line.startswith(f"[{country}] "):
+                            say(line.rstrip())
+                    elif proc.poll() is not None:
+                        break
+                    else:
+                        time.sleep(0.5)
         returncode = proc.wait()
         result = CountryRun(country, log=log_file)
         if result_file.exists():
@@ -303,8 +323,8 @@ class LocalEnvironment:
             result.error = f"a DAG run failed (log: {log_file})"
         return result
 
-    def run(self, country: str, plan: list[dict], **kwargs) -> CountryRun:
-        return self.collect(country, *self.start(country, plan, **kwargs))
+    def run(self, country: str, plan: list[dict], *, follow: bool = False, **kwargs) -> CountryRun:
+        return self.collect(country, *self.start(country, plan, **kwargs), follow=follow)
 
 
 if __name__ == "__main__":
