@@ -16,6 +16,7 @@ when the stack stops (end child processes there).
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import logging
 import os
@@ -213,10 +214,16 @@ class LocalStack:
             target=self._server.serve_forever, name="local-stack", daemon=True
         )
         self._thread.start()
+        # A caller that exits without stop() must not leave job or server processes behind.
+        atexit.register(self.stop)
         LOG.info("local stack serving on %s (workdir %s)", self.endpoint_url, self.workdir)
         return self
 
     def stop(self) -> None:
+        """Stop every job and server process, then the HTTP server. Safe to call twice."""
+        if self._server is None:
+            return
+        atexit.unregister(self.stop)
         for app in self._apps:
             close = getattr(app, "close", None)
             if close is not None:

@@ -2,6 +2,8 @@
 
 import io
 import json
+import os
+import signal
 import tarfile
 
 import boto3
@@ -184,3 +186,15 @@ def test_list_training_jobs_filters_by_name_and_status(sagemaker, training_data)
     listed = sagemaker.list_training_jobs(NameContains="list-me", StatusEquals="Failed")
     assert [s["TrainingJobName"] for s in listed["TrainingJobSummaries"]] == ["list-me-bad"]
     assert_valid_output("ListTrainingJobs", listed)
+
+
+def test_a_container_killed_mid_run_fails_the_job(stack, sagemaker, training_data):
+    name = "train-killed"
+    sagemaker.create_training_job(**training_request(name, {"behaviour": "sleep"}))
+    wait_for(lambda: describe(sagemaker, name), "SecondaryStatus", ("Training",))
+    pid = stack.service("sagemaker").backend.container_pid(name)
+    os.kill(pid, signal.SIGKILL)
+    job = wait_for(lambda: describe(sagemaker, name), "TrainingJobStatus", timeout=20)
+    assert job["TrainingJobStatus"] == "Failed"
+    assert job["FailureReason"] == "AlgorithmError: , exit code: -9"
+    assert stack.service("sagemaker").backend.container_pid(name) is None

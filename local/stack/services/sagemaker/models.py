@@ -156,6 +156,19 @@ class SageMakerBackend:
         job.stop_requested.set()
         return {}
 
+    def container_pid(self, job_name: str) -> int | None:
+        """The process id of a running training/processing/transform job's container (for
+        fault-injection tests that kill it as a lost instance would die), else None."""
+        with self.lock:
+            for registry in (self.training_jobs, self.processing_jobs, self.transform_jobs):
+                job = registry.get(job_name)
+                container = job.process if job else None
+                if isinstance(container, hosting.ModelServer):  # a transform job's server
+                    container = container.process
+                if container is not None and container.running:
+                    return container.process.pid
+        return None
+
     def shutdown(self) -> None:
         """End every job and server process (the stack is stopping)."""
         self.closing.set()
@@ -380,8 +393,19 @@ class SageMakerBackend:
             return self._copy(job.description)
 
     def list_hyper_parameter_tuning_jobs(self, request):
+        with self.lock:
+            items = [
+                {
+                    **j.description,
+                    "Strategy": j.description["HyperParameterTuningJobConfig"]["Strategy"],
+                    "ResourceLimits": j.description["HyperParameterTuningJobConfig"].get(
+                        "ResourceLimits"
+                    ),
+                }
+                for j in self.tuning_jobs.values()
+            ]
         return self._list(
-            (j.description for j in self.tuning_jobs.values()),
+            items,
             request,
             name_key="HyperParameterTuningJobName",
             status_key="HyperParameterTuningJobStatus",

@@ -105,7 +105,8 @@ def _compiled(pattern: str) -> re.Pattern[str] | None:
 
 def _fullmatch(pattern: str, value: str) -> bool:
     compiled = _compiled(pattern)
-    return compiled is None or compiled.search(value) is not None
+    # SageMaker applies its patterns to the whole value (Java matches()), anchored or not.
+    return compiled is None or compiled.fullmatch(value) is not None
 
 
 def parse_request(operation: str, body: bytes) -> dict[str, Any]:
