@@ -6,8 +6,10 @@ import json
 import time
 from pathlib import Path
 
+import boto3
 import botocore.session
 import pytest
+from botocore.config import Config
 from botocore.validate import validate_parameters
 
 from local.stack import LocalStack
@@ -121,3 +123,16 @@ def training_request(name: str, hyperparameters: dict | None = None, **overrides
 @pytest.fixture(scope="session")
 def training_data(s3):
     return put_lines(s3, "data/train/part-0.jsonl", [{"item_id": str(i)} for i in range(5)])
+
+
+@pytest.fixture(scope="session")
+def unvalidated(stack):
+    """A client that skips boto3's own validation, so requests reach the server as sent."""
+    return boto3.client(
+        "sagemaker",
+        endpoint_url=stack.endpoint_url,
+        region_name=stack.region,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(parameter_validation=False),
+    )

@@ -1,9 +1,7 @@
 """Response shapes and request validation across the SageMaker surface, checked against
 botocore's service model."""
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 from conftest import FIXTURE_IMAGE_URI, ROLE, assert_valid_output, training_request, wait_for
 
@@ -84,19 +82,6 @@ def test_arns_are_sagemakers_lower_cased_resource_arns(stack, sagemaker):
         f"arn:aws:sagemaker:{stack.region}:{stack.account_id}:training-job/contract-arn-case"
     )
     assert_valid_output("CreateTrainingJob", answer)
-
-
-@pytest.fixture(scope="module")
-def unvalidated(stack):
-    """A client that skips boto3's own validation, so requests reach the server as sent."""
-    return boto3.client(
-        "sagemaker",
-        endpoint_url=stack.endpoint_url,
-        region_name=stack.region,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(parameter_validation=False),
-    )
 
 
 def test_a_name_that_breaks_the_pattern_is_rejected_naming_the_field(unvalidated):

@@ -6,9 +6,7 @@ import os
 import signal
 import tarfile
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 from conftest import (
     BUCKET,
@@ -163,16 +161,7 @@ def test_describing_an_unknown_job_is_a_validation_exception(sagemaker):
     assert raised.value.response["Error"]["Message"] == "Requested resource not found."
 
 
-def test_an_invalid_request_is_rejected_by_the_service_model(stack):
-    # boto3 validates on the client side too: switch that off to reach the server's check.
-    unvalidated = boto3.client(
-        "sagemaker",
-        endpoint_url=stack.endpoint_url,
-        region_name=stack.region,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(parameter_validation=False),
-    )
+def test_an_invalid_request_is_rejected_by_the_service_model(unvalidated):
     with pytest.raises(ClientError) as raised:
         unvalidated.create_training_job(TrainingJobName="bad name!", RoleArn=1)
     error = raised.value.response["Error"]
