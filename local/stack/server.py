@@ -193,6 +193,10 @@ class LocalStack:
         from werkzeug.serving import make_server
 
         self.workdir.mkdir(parents=True, exist_ok=True)
+        # One access-log line per AWS call drowns the DAG and job logs; keep warnings only.
+        access_log = logging.getLogger("werkzeug")
+        if access_log.level == logging.NOTSET:
+            access_log.setLevel(logging.WARNING)
         # moto keeps its state per process: stacks running side by side in one process share
         # it; the first one to start begins from empty services.
         with _RUNNING_LOCK:

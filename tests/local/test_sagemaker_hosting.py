@@ -326,3 +326,24 @@ def test_duplicate_endpoint_config_and_unknown_config_are_rejected(sagemaker, mo
     sagemaker.delete_endpoint_config(EndpointConfigName="ep-dup-cfg")
     listed = sagemaker.list_endpoint_configs(NameContains="ep-dup-cfg")["EndpointConfigs"]
     assert listed == []
+
+
+def test_stopping_a_transform_job_cuts_its_requests_and_ends_it_stopped(sagemaker, s3, model_v1):
+    prefix = put_lines(s3, "transform-slow/s.jsonl", [{"item_id": "slow"}]).rsplit("/", 1)[0]
+    sagemaker.create_transform_job(**transform_request("transform-stop", model_v1, prefix + "/"))
+    wait_for(
+        lambda: {"s": "up" if _server_up(sagemaker, "transform-stop") else "starting"},
+        "s",
+        ("up",),
+    )
+    sagemaker.stop_transform_job(TransformJobName="transform-stop")
+    job = wait_for(
+        lambda: sagemaker.describe_transform_job(TransformJobName="transform-stop"),
+        "TransformJobStatus",
+        timeout=20,
+    )
+    assert job["TransformJobStatus"] == "Stopped"
+
+
+def _server_up(sagemaker, name):
+    return "TransformStartTime" in sagemaker.describe_transform_job(TransformJobName=name)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 import shutil
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -452,23 +453,41 @@ def run_transform(backend: SageMakerBackend, job: Job) -> None:
         finish("Stopped")
         return
     server = None
+    done = threading.Event()
     try:
         with backend.lock:
             d["TransformStartTime"] = _now()
         server = _start_transform_server(backend, job)
+        threading.Thread(
+            target=_stop_server_on_request,
+            args=(job, server, done, backend.stack.stop_grace_seconds),
+            daemon=True,
+        ).start()
         _transform(backend, job, server)
         finish("Stopped" if job.stop_requested.is_set() else "Completed")
-    except hosting.ServerFailed as err:
-        finish("Failed", f"ClientError: {err}")
-    except (JobFailed, UnknownImage) as err:
-        finish("Failed", str(err))
     except Exception as err:
-        finish("Failed", f"InternalServerError: {err}")
+        if job.stop_requested.is_set():  # requests cut short by the stop, not a failure
+            finish("Stopped")
+        elif isinstance(err, hosting.ServerFailed):
+            finish("Failed", f"ClientError: {err}")
+        elif isinstance(err, JobFailed | UnknownImage):
+            finish("Failed", str(err))
+        else:
+            finish("Failed", f"InternalServerError: {err}")
     finally:
+        done.set()
         if server is not None:
             server.stop(grace_seconds=backend.stack.stop_grace_seconds)
         job.process = None
         backend.slots.release()
+
+
+def _stop_server_on_request(job: Job, server: hosting.ModelServer, done: threading.Event, grace):
+    """StopTransformJob: end the model server, which cuts the requests in flight."""
+    while not done.is_set():
+        if job.stop_requested.wait(0.3):
+            server.stop(grace)
+            return
 
 
 def _start_transform_server(backend: SageMakerBackend, job: Job) -> hosting.ModelServer:
