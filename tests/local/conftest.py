@@ -75,6 +75,17 @@ def wait_for(describe, status_key: str, done=("Completed", "Failed", "Stopped"),
         time.sleep(0.3)
 
 
+def wait_for_container(stack, job_name: str, timeout=60) -> int:
+    """Wait until the job's container process runs; return its pid."""
+    backend = stack.service("sagemaker").backend
+    deadline = time.monotonic() + timeout
+    while (pid := backend.container_pid(job_name)) is None:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no container running for {job_name} after {timeout}s")
+        time.sleep(0.2)
+    return pid
+
+
 def assert_valid_output(operation: str, response: dict, service: str = "sagemaker") -> None:
     """The response body validates against botocore's output shape for ``operation``."""
     model = botocore.session.get_session().get_service_model(service)

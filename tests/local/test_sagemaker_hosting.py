@@ -1,6 +1,7 @@
 """Models, batch transform, endpoint configs, endpoints and InvokeEndpoint through boto3."""
 
 import json
+import time
 
 import pytest
 from botocore.exceptions import ClientError
@@ -13,6 +14,7 @@ from conftest import (
     read_text,
     training_request,
     wait_for,
+    wait_for_container,
 )
 
 
@@ -328,14 +330,13 @@ def test_duplicate_endpoint_config_and_unknown_config_are_rejected(sagemaker, mo
     assert listed == []
 
 
-def test_stopping_a_transform_job_cuts_its_requests_and_ends_it_stopped(sagemaker, s3, model_v1):
+def test_stopping_a_transform_job_cuts_its_requests_and_ends_it_stopped(
+    stack, sagemaker, s3, model_v1
+):
     prefix = put_lines(s3, "transform-slow/s.jsonl", [{"item_id": "slow"}]).rsplit("/", 1)[0]
     sagemaker.create_transform_job(**transform_request("transform-stop", model_v1, prefix + "/"))
-    wait_for(
-        lambda: {"s": "up" if _server_up(sagemaker, "transform-stop") else "starting"},
-        "s",
-        ("up",),
-    )
+    wait_for_container(stack, "transform-stop")
+    time.sleep(1)  # the model server is up and holding the slow record
     sagemaker.stop_transform_job(TransformJobName="transform-stop")
     job = wait_for(
         lambda: sagemaker.describe_transform_job(TransformJobName="transform-stop"),
@@ -343,7 +344,3 @@ def test_stopping_a_transform_job_cuts_its_requests_and_ends_it_stopped(sagemake
         timeout=20,
     )
     assert job["TransformJobStatus"] == "Stopped"
-
-
-def _server_up(sagemaker, name):
-    return "TransformStartTime" in sagemaker.describe_transform_job(TransformJobName=name)

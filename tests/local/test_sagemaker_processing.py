@@ -4,7 +4,15 @@ import json
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import BUCKET, FIXTURE_IMAGE_URI, ROLE, assert_valid_output, put_lines, wait_for
+from conftest import (
+    BUCKET,
+    FIXTURE_IMAGE_URI,
+    ROLE,
+    assert_valid_output,
+    put_lines,
+    wait_for,
+    wait_for_container,
+)
 
 
 def processing_request(name: str, entrypoint: list[str], **overrides) -> dict:
@@ -105,23 +113,15 @@ def test_max_runtime_exceeded_fails_the_processing_job(sagemaker, labeled):
     assert "MaxRuntimeInSeconds" in job["FailureReason"]
 
 
-def test_stopping_a_processing_job_ends_it_stopped(sagemaker, labeled):
+def test_stopping_a_processing_job_ends_it_stopped(stack, sagemaker, labeled):
     sagemaker.create_processing_job(**processing_request("proc-stop", ["process", "sleep"]))
-    wait_for(
-        lambda: {"s": "Running" if _has_process(sagemaker, "proc-stop") else "Waiting"},
-        "s",
-        ("Running",),
-    )
+    wait_for_container(stack, "proc-stop")
     sagemaker.stop_processing_job(ProcessingJobName="proc-stop")
     job = wait_for(
         lambda: sagemaker.describe_processing_job(ProcessingJobName="proc-stop"),
         "ProcessingJobStatus",
     )
     assert job["ProcessingJobStatus"] == "Stopped"
-
-
-def _has_process(sagemaker, name):
-    return "ProcessingStartTime" in sagemaker.describe_processing_job(ProcessingJobName=name)
 
 
 def test_list_processing_jobs_finds_jobs_by_name(sagemaker, labeled):

@@ -13,6 +13,7 @@ from conftest import (
     assert_valid_output,
     training_request,
     wait_for,
+    wait_for_container,
 )
 
 
@@ -180,9 +181,7 @@ def test_list_training_jobs_filters_by_name_and_status(sagemaker, training_data)
 def test_a_container_killed_mid_run_fails_the_job(stack, sagemaker, training_data):
     name = "train-killed"
     sagemaker.create_training_job(**training_request(name, {"behaviour": "sleep"}))
-    wait_for(lambda: describe(sagemaker, name), "SecondaryStatus", ("Training",))
-    pid = stack.service("sagemaker").backend.container_pid(name)
-    os.kill(pid, signal.SIGKILL)
+    os.kill(wait_for_container(stack, name), signal.SIGKILL)
     job = wait_for(lambda: describe(sagemaker, name), "TrainingJobStatus", timeout=20)
     assert job["TrainingJobStatus"] == "Failed"
     assert job["FailureReason"] == "AlgorithmError: , exit code: -9"
