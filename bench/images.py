@@ -49,7 +49,18 @@ def _records(path: Path) -> list[bytes]:
     return path.read_bytes().splitlines()
 
 
-def raw_throughput(model_dir: Path, lines: list[bytes], seconds: float = 4.0) -> dict:
+ROUNDS = 3  # best of: the two cores are shared, so interference only ever slows a round down
+
+
+def _best_of(rounds: list[tuple[int, float, float]]) -> tuple[int, int]:
+    """(records/s, records/CPU-s) of the fastest round; each round is (records, wall s, CPU s)."""
+    return (
+        round(max(n / wall for n, wall, _ in rounds)),
+        round(max(n / cpu for n, _, cpu in rounds if cpu > 0)),
+    )
+
+
+def raw_throughput(model_dir: Path, lines: list[bytes], seconds: float = 2.0) -> dict:
     """predict_proba alone, and with the answer dicts the server builds, in this process."""
     import torch
     from ml_common.model import load_model, predictions
@@ -63,17 +74,21 @@ def raw_throughput(model_dir: Path, lines: list[bytes], seconds: float = 4.0) ->
         ("predict_with_answers", lambda b: predictions(model, b)),
     ):
         call(batches[0])  # warm up
-        done, started, cpu = 0, time.perf_counter(), time.process_time()
-        while time.perf_counter() - started < seconds:
-            for batch in batches:
-                call(batch)
-                done += len(batch)
-        figures[f"{name}_records_per_s"] = round(done / (time.perf_counter() - started))
-        figures[f"{name}_records_per_cpu_s"] = round(done / (time.process_time() - cpu))
+        rounds = []
+        for _ in range(ROUNDS):
+            done, started, cpu = 0, time.perf_counter(), time.process_time()
+            while time.perf_counter() - started < seconds:
+                for batch in batches:
+                    call(batch)
+                    done += len(batch)
+            rounds.append((done, time.perf_counter() - started, time.process_time() - cpu))
+        wall, per_cpu = _best_of(rounds)
+        figures[f"{name}_records_per_s"] = wall
+        figures[f"{name}_records_per_cpu_s"] = per_cpu
     return figures
 
 
-def server_throughput(server: Server, lines: list[bytes], seconds: float = 6.0) -> dict:
+def server_throughput(server: Server, lines: list[bytes], seconds: float = 3.0) -> dict:
     """Sequential MultiRecord JSON Lines requests of BATCH records on one keep-alive connection."""
     bodies = [b"\n".join(lines[i : i + BATCH]) for i in range(0, len(lines), BATCH)]
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
@@ -87,15 +102,19 @@ def server_throughput(server: Server, lines: list[bytes], seconds: float = 6.0) 
             raise RuntimeError(f"invocations answered {response.status}: {payload[:200]!r}")
 
     post(bodies[0])
-    done, started, cpu = 0, time.perf_counter(), server_cpu_seconds(server)
-    while time.perf_counter() - started < seconds:
-        for body in bodies:
-            post(body)
-            done += body.count(b"\n") + 1
+    rounds = []
+    for _ in range(ROUNDS):
+        done, started, cpu = 0, time.perf_counter(), server_cpu_seconds(server)
+        while time.perf_counter() - started < seconds:
+            for body in bodies:
+                post(body)
+                done += body.count(b"\n") + 1
+        rounds.append((done, time.perf_counter() - started, server_cpu_seconds(server) - cpu))
     connection.close()
+    wall, per_cpu = _best_of(rounds)
     return {
-        "multirecord_records_per_s": round(done / (time.perf_counter() - started)),
-        "multirecord_records_per_cpu_s": round(done / (server_cpu_seconds(server) - cpu)),
+        "multirecord_records_per_s": wall,
+        "multirecord_records_per_cpu_s": per_cpu,
         "records_per_request": BATCH,
     }
 
