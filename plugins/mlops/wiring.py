@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -119,12 +120,57 @@ def size_waits(context: Any, *, max_runtime_seconds: int, rename_field: str | No
         task.max_attempts = attempts
     if hasattr(task, "max_ingestion_time"):
         task.max_ingestion_time = max_runtime_seconds + WAIT_SLACK_ATTEMPTS * interval
+    try_number = context["ti"].try_number
+    config = getattr(task, "config", None)
+    if isinstance(config, dict) and try_number > 1:
+        refuse_duplicate_job(aws_client("sagemaker"), config)
     if rename_field:
         limit = MAX_TUNING_NAME if rename_field == "HyperParameterTuningJobName" else MAX_NAME
-        config = task.config
-        config[rename_field] = with_retry_suffix(
-            config[rename_field], context["ti"].try_number, limit
-        )
+        config[rename_field] = with_retry_suffix(config[rename_field], try_number, limit)
+
+
+# name field of a job request -> (list operation, summaries key)
+_JOB_LISTS = {
+    "ProcessingJobName": ("list_processing_jobs", "ProcessingJobSummaries"),
+    "TrainingJobName": ("list_training_jobs", "TrainingJobSummaries"),
+    "TransformJobName": ("list_transform_jobs", "TransformJobSummaries"),
+    "HyperParameterTuningJobName": (
+        "list_hyper_parameter_tuning_jobs",
+        "HyperParameterTuningJobSummaries",
+    ),
+}
+
+
+class DuplicateJobRefused(RuntimeError):
+    """A retry found the job of an earlier try still running."""
+
+
+def refuse_duplicate_job(sagemaker: Any, config: dict[str, Any]) -> None:
+    """Fail a retried task clearly while the job an earlier try started is still running.
+
+    On retry the provider's operators start a new job (renamed with a timestamp, or our -r<try>
+    suffix for tuning), and no operator stops the old one: without this check a worker lost
+    mid-wait would leave two jobs billing. So a retry refuses to start while any job of this
+    task's name is InProgress or Stopping; the next retry (or a manual clear) goes ahead once it
+    has ended — its StoppingCondition bounds how long that can take.
+    """
+    for field_name, (operation, summaries) in _JOB_LISTS.items():
+        name = config.get(field_name)
+        if not name:
+            continue
+        base = re.sub(r"-r\d+$", "", name)
+        list_jobs = getattr(sagemaker, operation)
+        running = [
+            summary[field_name]
+            for status in ("InProgress", "Stopping")
+            for summary in list_jobs(NameContains=base, StatusEquals=status)[summaries]
+        ]
+        if running:
+            raise DuplicateJobRefused(
+                f"{field_name} {', '.join(sorted(running))} from an earlier try of this task is "
+                f"still running: not starting a second job (SageMaker would bill both). Wait for "
+                f"it to end (its StoppingCondition bounds it) or stop it, then clear this task."
+            )
 
 
 def waits(max_runtime_seconds: int, rename_field: str | None = None):

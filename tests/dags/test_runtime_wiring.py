@@ -13,6 +13,7 @@ from airflow.providers.amazon.aws.operators.sagemaker import (
 )
 from botocore.validate import ParamValidator
 from mlops.wiring import WAIT_SLACK_ATTEMPTS, previous_month, size_waits
+from moto import mock_aws
 
 from tests.dags.conftest import REPO
 
@@ -38,7 +39,20 @@ def test_waits_take_the_poll_interval_from_settings_and_cover_the_max_runtime():
     assert train_model.max_attempts * train_model.check_interval >= 3600
 
 
-def test_retry_of_an_operator_without_a_name_check_gets_a_new_name():
+def test_retry_of_an_operator_without_a_name_check_gets_a_new_name(monkeypatch):
+    # A retry first asks SageMaker whether an earlier try's job still runs (none here: moto).
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        _rename_on_retry()
+
+
+def _rename_on_retry():
     config = {"HyperParameterTuningJobName": "mlops-de-hpo-0b74bdb0"}
     tune = SageMakerTuningOperator(task_id="tune", config=config)
     hook = {"max_runtime_seconds": 600, "rename_field": "HyperParameterTuningJobName"}
