@@ -102,15 +102,16 @@ def test_an_unknown_command_of_a_known_image_fails_clearly(sagemaker, labeled):
     assert "has no command 'evaluate'" in job["FailureReason"]
 
 
-def test_max_runtime_exceeded_fails_the_processing_job(sagemaker, labeled):
+def test_max_runtime_exceeded_stops_the_processing_job_as_sagemaker_does(sagemaker, labeled):
     request = processing_request(
         "proc-timeout",
         ["process", "sleep"],
         StoppingCondition={"MaxRuntimeInSeconds": 2},
     )
     job = run(sagemaker, request)
-    assert job["ProcessingJobStatus"] == "Failed"
-    assert "MaxRuntimeInSeconds" in job["FailureReason"]
+    assert job["ProcessingJobStatus"] == "Stopped"
+    assert "FailureReason" not in job
+    assert (job["ProcessingEndTime"] - job["ProcessingStartTime"]).total_seconds() < 30
 
 
 def test_stopping_a_processing_job_ends_it_stopped(stack, sagemaker, labeled):

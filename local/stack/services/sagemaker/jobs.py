@@ -336,15 +336,9 @@ def run_processing(backend: SageMakerBackend, job: Job) -> None:
         if outcome == "exited" and code == 0:
             _upload_processing_outputs(backend, job, root)
             finish("Completed", exit_message=message)
-        elif outcome == "stopped":
+        elif outcome in ("stopped", "timeout"):
+            # SageMaker stops a processing job at MaxRuntimeInSeconds: Stopped, no FailureReason.
             finish("Stopped", exit_message=message)
-        elif outcome == "timeout":
-            max_runtime = d["StoppingCondition"]["MaxRuntimeInSeconds"]
-            finish(
-                "Failed",
-                f"ClientError: the processing job exceeded MaxRuntimeInSeconds ({max_runtime})",
-                message,
-            )
         else:
             reason = message or f"See job logs for more information (exit code {code})"
             finish("Failed", f"AlgorithmError: {reason}", message)
