@@ -25,6 +25,97 @@ SECTIONS = {
 }
 
 
+README = ROOT / "README.md"
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def _get(data: dict, *path: str):
+    for key in path:
+        if not isinstance(data, dict) or key not in data:
+            return None
+        data = data[key]
+    return data
+
+
+def _fmt(value, unit: str = "") -> str:
+    if value is None:
+        return "not measured"
+    if isinstance(value, float):
+        value = f"{value:,.3g}" if abs(value) < 10 else f"{value:,.0f}"
+    return f"{value}{unit}"
+
+
+def bench_table(results: dict) -> str:
+    """The README's benchmark table: figure, measured, goal."""
+    parse, images, demo = (results.get(k, {}) for k in ("parse", "images", "demo"))
+    linear = _get(images, "inference", "linear") or {}
+    neural = _get(images, "inference", "neural") or {}
+    rows = [
+        (
+            "DagBag parse, 40 countries (160 DAGs)",
+            _fmt(parse.get("dagbag_40_countries_s"), " s"),
+            "≤ 1.5 s",
+        ),
+        (
+            "single-DAG parse above Airflow's own import (parsing context)",
+            _fmt(parse.get("single_dag_above_airflow_and_providers_s"), " s"),
+            "≤ 0.2 s",
+        ),
+        ("training time, linear", _fmt(_get(images, "training", "linear", "wall_s"), " s"), "—"),
+        (
+            "training time, neural (CPU)",
+            _fmt(_get(images, "training", "neural", "wall_s"), " s"),
+            "—",
+        ),
+        (
+            "linear: server / raw throughput, MultiRecord",
+            _fmt(linear.get("server_vs_raw_ratio")),
+            "≥ 0.7",
+        ),
+        (
+            "linear: server records/s per core",
+            _fmt(_get(linear, "server_1_worker", "multirecord_records_per_cpu_s")),
+            "≥ 20,000",
+        ),
+        (
+            "linear: single-record latency p50 / p99",
+            f"{_fmt(_get(linear, 'single_record_latency', 'p50_ms'), ' ms')} / "
+            f"{_fmt(_get(linear, 'single_record_latency', 'p99_ms'), ' ms')}",
+            "p99 ≤ 20 ms",
+        ),
+        (
+            "neural: server / raw throughput, MultiRecord",
+            _fmt(neural.get("server_vs_raw_ratio")),
+            "≥ 0.7",
+        ),
+        (
+            "neural: single-record latency p50 / p99",
+            f"{_fmt(_get(neural, 'single_record_latency', 'p50_ms'), ' ms')} / "
+            f"{_fmt(_get(neural, 'single_record_latency', 'p99_ms'), ' ms')}",
+            "p99 ≤ 20 ms",
+        ),
+        ("neural training on GPU vs CPU", _fmt(images.get("gpu")), "when a GPU is lent"),
+        ("demo wall time, 3 countries × 2 months", _fmt(demo.get("wall_seconds"), " s"), "≤ 300 s"),
+        (
+            "worker-slot seconds per SageMaker job-wait second (deferrable waits)",
+            _fmt(demo.get("slot_share_of_job_time")),
+            "≤ 0.10",
+        ),
+    ]
+    lines = ["| figure | measured | goal |", "|---|---|---|"]
+    lines += [f"| {name} | {measured} | {goal} |" for name, measured, goal in rows]
+    return "\n".join(lines)
+
+
+def update_readme(results: dict) -> None:
+    text = README.read_text()
+    if START not in text or END not in text:
+        return
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    README.write_text(f"{head}{START}\n{bench_table(results)}\n{END}{tail}")
+
+
 def main(argv: list[str]) -> int:
     wanted = argv or list(SECTIONS)
     unknown = [name for name in wanted if name not in SECTIONS]
@@ -47,6 +138,7 @@ def main(argv: list[str]) -> int:
         combined[path.stem] = json.loads(path.read_text())
     (ROOT / "bench" / "results.json").write_text(json.dumps(combined, indent=2) + "\n")
     print(json.dumps(combined, indent=2))
+    update_readme(combined)
     if failed:
         print(f"bench sections failed: {failed}", file=sys.stderr)
         return 1
