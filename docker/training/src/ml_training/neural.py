@@ -95,7 +95,11 @@ def select_runtime(requested: str) -> Runtime:
             import torch_xla.distributed.xla_backend  # noqa: F401 - registers the "xla" backend
 
             dist.init_process_group("xla", init_method="xla://")
-        return Runtime("xla", xm.xla_device(), rank, world_size, xm)
+        import torch_xla
+
+        # torch_xla.device() since 2.7; xm.xla_device() on older Neuron SDKs.
+        device = torch_xla.device() if hasattr(torch_xla, "device") else xm.xla_device()
+        return Runtime("xla", device, rank, world_size, xm)
     if kind == "cuda":
         if not torch.cuda.is_available():
             raise ContractError("hyperparameter device=cuda but no CUDA device is visible")
@@ -336,7 +340,9 @@ def train_neural(
             from torch_xla.distributed.parallel_loader import MpDeviceLoader
 
             loader = MpDeviceLoader(loader, runtime.device)
-        total_loss, seen = 0.0, 0
+        # Summed on the device and read once per epoch: a per-step .item() would force a host
+        # sync each step (and an XLA graph execution on Trainium).
+        total_loss, seen = torch.zeros((), device=runtime.device), 0
         for position, batch in zip(indices_of_batches, loader, strict=False):
             if stop.received:
                 path = checkpoint(epoch, position)
@@ -355,7 +361,7 @@ def train_neural(
                 scaler.scale(loss).backward()
                 scaler.step(optimizer)
                 scaler.update()
-            total_loss += float(loss.detach()) * len(targets)
+            total_loss += loss.detach().float() * len(targets)
             seen += len(targets)
         checkpoint(epoch + 1, 0)
         if runtime.is_main:
@@ -363,7 +369,7 @@ def train_neural(
             scores = classification_scores([r["label"] for r in validation], predicted)
             print(f"epoch={epoch + 1}/{epochs}", flush=True)
             metrics = {
-                "train:loss": total_loss / max(seen, 1),
+                "train:loss": float(total_loss.cpu()) / max(seen, 1),
                 **{f"validation:{k}": v for k, v in scores.items()},
             }
             emit("train", {"loss": metrics["train:loss"]})
