@@ -115,6 +115,7 @@ def main() -> int:
         "single_dag_cpu_s": median_of("parse_cpu_s", single),
         "airflow_and_providers_import_s": median_of("airflow_import_s", single_own),
         "single_dag_above_airflow_and_providers_s": median_of("parse_s", single_own),
+        "single_dag_above_airflow_and_providers_cpu_s": median_of("parse_cpu_s", single_own),
         "single_dag_budget_above_airflow_s": BUDGET_SINGLE_ABOVE_AIRFLOW_S,
         "cpu_count": os.cpu_count(),
         "load_average_1m": round(os.getloadavg()[0], 2),
@@ -128,6 +129,8 @@ def main() -> int:
         "above_airflow_wall": result["single_dag_s"] <= BUDGET_SINGLE_ABOVE_AIRFLOW_S,
         "above_airflow_cpu": result["single_dag_cpu_s"] <= BUDGET_SINGLE_ABOVE_AIRFLOW_S,
         "above_airflow_and_providers_wall": result["single_dag_above_airflow_and_providers_s"]
+        <= BUDGET_SINGLE_ABOVE_AIRFLOW_S,
+        "above_airflow_and_providers_cpu": result["single_dag_above_airflow_and_providers_cpu_s"]
         <= BUDGET_SINGLE_ABOVE_AIRFLOW_S,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
