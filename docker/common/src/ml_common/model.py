@@ -208,17 +208,21 @@ def predictions(
     scores = np.take_along_axis(probs, top, axis=1).astype(np.float64).round(6).tolist()
     names = np.asarray(classifier.labels, dtype=object)[top].tolist()
     answers = []
+    append = answers.append
     for record, row_names, row_scores in zip(records, names, scores, strict=True):
-        answer: dict[str, Any] = {}
+        top_answers = [{"label": n, "score": v} for n, v in zip(row_names, row_scores, strict=True)]
         item_id = record.get("item_id")
-        if item_id is not None:
-            answer["item_id"] = item_id
-        answer["label"] = row_names[0]
-        answer["confidence"] = row_scores[0]
-        answer["top_k"] = [
-            {"label": n, "score": v} for n, v in zip(row_names, row_scores, strict=True)
-        ]
-        answers.append(answer)
+        if item_id is None:
+            append({"label": row_names[0], "confidence": row_scores[0], "top_k": top_answers})
+        else:
+            append(
+                {
+                    "item_id": item_id,
+                    "label": row_names[0],
+                    "confidence": row_scores[0],
+                    "top_k": top_answers,
+                }
+            )
     return answers
 
 

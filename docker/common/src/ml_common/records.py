@@ -120,19 +120,21 @@ def write_jsonl(path: Path, records) -> int:
     return count
 
 
+# (field, exact types JSON decoding produces): the per-record check on the serving hot path.
+_DECODED_TYPES = tuple((name, frozenset(types)) for name, (types, _) in FEATURE_FIELDS.items())
+
+
 def inference_record_error(record: Any) -> str | None:
     """Why ``record`` cannot be scored, or None. Lenient: absent attributes count as missing."""
-    if not isinstance(record, dict):
+    if type(record) is not dict:
         return f"expected a JSON object, got {type(record).__name__}"
-    for name, (types, _) in FEATURE_FIELDS.items():
+    for name, allowed in _DECODED_TYPES:
         value = record.get(name)
-        if value is None:
-            continue
-        if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
+        # Exact type test: a JSON true is bool, never accepted as a number.
+        if value is not None and type(value) not in allowed:
+            types = FEATURE_FIELDS[name][0]
             wanted = " or ".join(sorted({TYPE_NAMES[t] for t in types}))
             return f"field {name} must be {wanted} or null, got {json.dumps(value)[:40]}"
-    if not any(
-        isinstance(record.get(name), str) and record.get(name) for name in ("title", "description")
-    ):
+    if not (record.get("title") or record.get("description")):
         return "record has neither title nor description"
     return None
