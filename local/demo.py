@@ -22,6 +22,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+import boto3
+from mlops.winners import WinnersRegistry
+
 from local.airflow_env import REPO_ROOT
 from local.pipeline import CountryRun, LocalEnvironment, next_month, return_value, say
 
@@ -37,36 +40,33 @@ def summarize(run: CountryRun, stack, settings: dict[str, Any], workdir: Path) -
     """What the final table shows for one country, read back from the stack."""
     cc = run.country
     row: dict[str, Any] = {"country": cc.upper(), "ok": run.ok, "error": run.error}
-    current = stack.client("dynamodb").get_item(
-        TableName=settings["winners_table"],
-        Key={"pk": {"S": cc}, "sk": {"S": "CURRENT"}},
-        ConsistentRead=True,
+    winners = WinnersRegistry(
+        boto3.resource(
+            "dynamodb",
+            endpoint_url=stack.endpoint_url,
+            region_name=stack.region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # noqa: S106 - the local stack's placeholder
+        ).Table(settings["winners_table"])
     )
-    item = current.get("Item")
-    if item:
-        row["champion"] = item.get("model_name", {}).get("S")
-        row["champion_month"] = item.get("data_month", {}).get("S")
-        row["champion_version"] = item.get("version", {}).get("N")
-    # The decisions as the winners table recorded them (append-only history), newest last.
-    history = stack.client("dynamodb").query(
-        TableName=settings["winners_table"],
-        KeyConditionExpression="pk = :cc AND begins_with(sk, :history)",
-        ExpressionAttributeValues={":cc": {"S": cc}, ":history": {"S": "HISTORY#"}},
-        ConsistentRead=True,
-    )["Items"]
+    current = winners.current(cc)
+    if current:
+        row["champion"] = current.get("model_name")
+        row["champion_month"] = current.get("data_month")
+        row["champion_version"] = current.get("version")
+    # The decisions as the winners table recorded them (append-only history), oldest first.
     row["decisions"] = []
-    for entry in (_from_dynamo(item) for item in history):
+    for entry in winners.history(cc):
         decision = entry.get("decision", {})
         report_local = None
-        report_uri = entry.get("candidate", entry).get("report_uri")
+        report_uri = entry.get("report_uri")
         if report_uri:
             bucket, key = report_uri.removeprefix("s3://").split("/", 1)
-            month = entry.get("candidate", entry).get("data_month", "unknown")
-            report_local = workdir / "reports" / f"{cc}-{month}-report.html"
+            report_local = workdir / "reports" / f"{cc}-{entry.get('data_month')}-report.html"
             stack.client("s3").download_file(bucket, key, str(report_local))
         row["decisions"].append(
             {
-                "month": entry.get("candidate", entry).get("data_month"),
+                "month": entry.get("data_month"),
                 "outcome": entry.get("outcome"),
                 "winner_changed": entry.get("outcome") == "promoted",
                 "challenger_macro_f1": decision.get("challenger_score"),
@@ -92,26 +92,6 @@ def summarize(run: CountryRun, stack, settings: dict[str, Any], workdir: Path) -
             row["endpoint_config"] = described["EndpointConfigName"]
             row["prediction"] = live_prediction(stack, endpoint, cc, workdir)
     return row
-
-
-def _from_dynamo(item: dict[str, Any]) -> dict[str, Any]:
-    from boto3.dynamodb.types import TypeDeserializer
-
-    deserializer = TypeDeserializer()
-    return _plain({key: deserializer.deserialize(value) for key, value in item.items()})
-
-
-def _plain(value: Any) -> Any:
-    """DynamoDB numbers come back as Decimal: make them floats/ints for printing and JSON."""
-    from decimal import Decimal
-
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    return value
 
 
 def live_prediction(stack, endpoint: str, cc: str, workdir: Path) -> dict[str, Any]:
