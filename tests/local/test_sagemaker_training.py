@@ -5,6 +5,7 @@ import json
 import os
 import signal
 import tarfile
+import time
 
 import pytest
 from botocore.exceptions import ClientError
@@ -186,3 +187,27 @@ def test_a_container_killed_mid_run_fails_the_job(stack, sagemaker, training_dat
     assert job["TrainingJobStatus"] == "Failed"
     assert job["FailureReason"] == "AlgorithmError: , exit code: -9"
     assert stack.service("sagemaker").backend.container_pid(name) is None
+
+
+def test_a_quiet_running_jobs_last_lines_reach_cloudwatch_within_seconds(
+    stack, sagemaker, training_data
+):
+    name = "train-quiet"
+    sagemaker.create_training_job(**training_request(name, {"behaviour": "sleep"}))
+    wait_for_container(stack, name)
+    logs = stack.client("logs")
+    lines: list[str] = []
+    deadline = time.monotonic() + 10
+    while not any(line.startswith("channels") for line in lines) and time.monotonic() < deadline:
+        time.sleep(0.5)
+        streams = logs.describe_log_streams(
+            logGroupName="/aws/sagemaker/TrainingJobs", logStreamNamePrefix=f"{name}/"
+        )["logStreams"]
+        for stream in streams:
+            events = logs.get_log_events(
+                logGroupName="/aws/sagemaker/TrainingJobs", logStreamName=stream["logStreamName"]
+            )["events"]
+            lines = [e["message"] for e in events]
+    assert describe(sagemaker, name)["TrainingJobStatus"] == "InProgress"
+    sagemaker.stop_training_job(TrainingJobName=name)
+    assert any(line.startswith("channels") for line in lines), lines

@@ -12,6 +12,7 @@ import subprocess
 import tarfile
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -123,6 +124,7 @@ class LogStream:
             pass
         if local_file is not None:
             local_file.parent.mkdir(parents=True, exist_ok=True)
+        _watch(self)
 
     def write(self, line: str) -> None:
         with self._lock:
@@ -133,6 +135,12 @@ class LogStream:
                 with self.local_file.open("a") as handle:
                     handle.write(line + "\n")
             if len(self._pending) >= 100 or time.monotonic() - self._last_flush > 1.0:
+                self._flush_locked()
+
+    def flush_if_stale(self) -> None:
+        """Flush lines that waited more than a second (a quiet job's last lines)."""
+        with self._lock:
+            if self._pending and time.monotonic() - self._last_flush > 1.0:
                 self._flush_locked()
 
     def flush(self) -> None:
@@ -149,6 +157,34 @@ class LogStream:
                 LOG.exception("writing to %s %s failed", self.group, self.stream)
             self._pending = []
         self._last_flush = time.monotonic()
+
+
+_WATCHED: weakref.WeakSet[LogStream] = weakref.WeakSet()
+_WATCH_LOCK = threading.Lock()
+_watcher: threading.Thread | None = None
+
+
+def _watch(stream: LogStream) -> None:
+    """Have one background thread flush every stream's stale lines, so a job that prints
+    rarely still shows its output in CloudWatch Logs within about a second."""
+    global _watcher
+    with _WATCH_LOCK:
+        _WATCHED.add(stream)
+        if _watcher is None or not _watcher.is_alive():
+            _watcher = threading.Thread(
+                target=_flush_stale_streams, name="log-flusher", daemon=True
+            )
+            _watcher.start()
+
+
+def _flush_stale_streams() -> None:
+    while True:
+        time.sleep(1.0)
+        for stream in list(_WATCHED):
+            try:
+                stream.flush_if_stale()
+            except Exception:  # a stream whose stack has gone must not stop the others
+                LOG.debug("flushing %s failed", stream.stream, exc_info=True)
 
 
 class ContainerProcess:
