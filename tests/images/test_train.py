@@ -182,14 +182,16 @@ def test_neural_trains_across_processes_with_torchrun(workspace, prepared_1, mon
     """nproc_per_node=2 relaunches under torchrun (gloo on CPU; one process per NeuronCore on
     Trainium); rank 0 alone writes the model and prints the metrics."""
     opt_ml = workspace / "train-torchrun" / "opt" / "ml"
-    stage_training(opt_ml, prepared_1, hyperparameters("neural", month_1, nproc_per_node="2"))
+    stage_training(
+        opt_ml, prepared_1, hyperparameters("neural", month_1, nproc_per_node="2", epochs="1")
+    )
     result = run_entrypoint(
         "training", "ml_training.train", opt_ml, {"MASTER_PORT": str(free_port)}
     )
     assert result.returncode == 0, result.stderr
     assert "torch.distributed.run --nproc_per_node=2" in result.stdout
     assert result.stdout.count("model written to") == 1
-    assert len(documented_metric_regexes()["validation:macro_f1"].findall(result.stdout)) == 3
+    assert len(documented_metric_regexes()["validation:macro_f1"].findall(result.stdout)) == 1
     card = json.loads((opt_ml / "model" / "model_card.json").read_text())
     assert card["n_train"] == sum(1 for _ in (prepared_1 / "train" / "train.jsonl").open())
     preprocessing = json.loads((opt_ml / "model" / "preprocessing.json").read_text())
