@@ -26,7 +26,14 @@ import boto3
 from mlops.winners import WinnersRegistry
 
 from local.airflow_env import REPO_ROOT
-from local.pipeline import CountryRun, LocalEnvironment, next_month, return_value, say
+from local.pipeline import (
+    LOCAL_HPO_BUDGET,
+    CountryRun,
+    LocalEnvironment,
+    next_month,
+    return_value,
+    say,
+)
 
 DEFAULT_COUNTRIES = ("de", "fr", "gb")
 FIRST_MONTH = "2026-10"
@@ -163,7 +170,13 @@ def driver_main(args: argparse.Namespace) -> int:
         say(f"[slack] {message.get('text', '')}")
 
     with LocalEnvironment(
-        Path(args.workdir), countries, months, args.items, seed=args.seed, on_slack=on_slack
+        Path(args.workdir),
+        countries,
+        months,
+        args.items,
+        seed=args.seed,
+        country_overrides=LOCAL_HPO_BUDGET,
+        on_slack=on_slack,
     ) as local:
         say(f"local stack on {local.stack.endpoint_url}; Slack sink on {local.sink.url}")
         say(

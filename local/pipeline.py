@@ -33,6 +33,9 @@ from local.airflow_env import REPO_ROOT, airflow_environ, migrate
 
 COUNTRIES_FILE = REPO_ROOT / "include" / "config" / "countries.yaml"
 ALL_STEPS = ("train", "evaluate", "deploy", "batch_inference")
+# Two CPU cores run every country's jobs locally: the demo and the end-to-end tests tune with two
+# trials per country instead of the countries file's budget (which applies on AWS unchanged).
+LOCAL_HPO_BUDGET = {"training": {"hpo": {"max_jobs": 2, "max_parallel_jobs": 2}}}
 _PRINT_LOCK = threading.Lock()
 
 

@@ -17,21 +17,19 @@ import time
 import psutil
 import pytest
 
-from local.pipeline import LocalEnvironment, return_value
+from local.pipeline import LOCAL_HPO_BUDGET, LocalEnvironment, return_value
 
 pytestmark = pytest.mark.slow
 
 COUNTRY = "gb"
 MONTH = "2026-10"
-# A small HPO budget keeps the run short; everything else is the default countries file.
-OVERRIDES = {"training": {"hpo": {"max_jobs": 2, "max_parallel_jobs": 2}}}
 
 
 @pytest.fixture(scope="module")
 def local(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("e2e")
     with LocalEnvironment(
-        workdir, [COUNTRY], [MONTH], items=1500, country_overrides=OVERRIDES
+        workdir, [COUNTRY], [MONTH], items=1500, country_overrides=LOCAL_HPO_BUDGET
     ) as environment:
         yield environment
 
