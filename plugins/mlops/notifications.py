@@ -40,6 +40,7 @@ def format_message(
     metrics: Mapping[str, Any] | None = None,
     error: str | None = None,
     task_id: str | None = None,
+    job: str | None = None,
 ) -> tuple[str, str]:
     """(subject, text) of a notification; the subject fits SNS's 100 characters, one line."""
     kind, _, country = dag_id.partition("__")
@@ -56,10 +57,45 @@ def format_message(
     if error and not succeeded:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
         lines.append(f"error: {first_line[:500]}")
+    if job and not succeeded:
+        lines.append(job)
     for name, value in sorted((metrics or {}).items()):
         lines.append(f"{name}: {_format_value(value)}")
     lines.append(f"link: {link}")
     return subject, "\n".join(lines)
+
+
+# name field of a job request -> (describe operation, status field)
+_JOB_DESCRIBES = {
+    "ProcessingJobName": ("describe_processing_job", "ProcessingJobStatus"),
+    "TrainingJobName": ("describe_training_job", "TrainingJobStatus"),
+    "TransformJobName": ("describe_transform_job", "TransformJobStatus"),
+    "HyperParameterTuningJobName": (
+        "describe_hyper_parameter_tuning_job",
+        "HyperParameterTuningJobStatus",
+    ),
+}
+
+
+def failed_job_line(sagemaker: Any, config: Any) -> str | None:
+    """``job <name>: <status> — <FailureReason>`` for the job a failed SageMaker task started.
+
+    In deferrable mode the provider's exception names the job but not why it failed; SageMaker's
+    FailureReason is what a person needs to act on.
+    """
+    if not isinstance(config, Mapping):
+        return None
+    for field_name, (operation, status_field) in _JOB_DESCRIBES.items():
+        name = config.get(field_name)
+        if not name:
+            continue
+        try:
+            described = getattr(sagemaker, operation)(**{field_name: name})
+        except Exception:  # the job may never have been created: nothing to add
+            return None
+        reason = described.get("FailureReason") or "no failure reason given"
+        return f"job {name}: {described.get(status_field)} — {reason}"[:600]
+    return None
 
 
 def sns_notifier(topic_arn: str, subject: str, text: str):
@@ -97,6 +133,14 @@ class RunNotifier(BaseNotifier):
         if self.metrics_task_id:
             metrics = ti.xcom_pull(task_ids=self.metrics_task_id, key=METRICS_XCOM_KEY)
         exception = context.get("exception")
+        job = None
+        if not self.succeeded and hasattr(context.get("task"), "config"):
+            from mlops.wiring import aws_client
+
+            try:
+                job = failed_job_line(aws_client("sagemaker"), context["task"].config)
+            except Exception:  # the notification matters more than its detail
+                log.exception("could not describe the failed job of %s", ti.task_id)
         subject, text = format_message(
             succeeded=self.succeeded,
             dag_id=dag_id,
@@ -105,6 +149,7 @@ class RunNotifier(BaseNotifier):
             metrics=metrics,
             error=None if exception is None else f"{type(exception).__name__}: {exception}",
             task_id=ti.task_id,
+            job=job,
         )
         senders = (
             ("sns", sns_notifier(settings.sns_topic_arn, subject, text)),

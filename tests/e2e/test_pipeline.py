@@ -163,5 +163,6 @@ def test_a_training_job_killed_mid_run_fails_the_run_and_keeps_the_champion(loca
         if "train__gb" in m.get("text", "") and "fail" in m.get("text", "").lower()
     ]
     assert failures, local.sink.messages[messages_before:]
+    assert any(f"job {found['job']}: Failed" in text for text in failures), failures
     current = winners_items(local, "CURRENT")
     assert current == [state["champion"]]
