@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -40,12 +42,16 @@ def main(argv: list[str] | None = None) -> int:
         from local.stack.services import lambda_, mwaa
 
         home = local.workdir / "airflow" / "standalone"
-        home.mkdir(parents=True, exist_ok=True)
+        (home / "config").mkdir(parents=True, exist_ok=True)
+        # Airflow's log servers bind every interface; this keeps them on 127.0.0.1.
+        shutil.copy(REPO_ROOT / "local" / "airflow_local_settings.py", home / "config")
         password = secrets.token_urlsafe(12)
         (home / "passwords.json").write_text(json.dumps({USER: password}))
         base_url = f"http://127.0.0.1:{args.port}"
         env = local.env | {
             "AIRFLOW_HOME": str(home),
+            # standalone starts its components as `airflow ...` from PATH
+            "PATH": os.pathsep.join([str(REPO_ROOT / ".venv" / "bin"), os.environ.get("PATH", "")]),
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
             # The month-1 countries file; the regulation-change month uses the next one.
             "MLOPS_COUNTRIES_FILE": str(local.countries_files[MONTHS[0]]),
