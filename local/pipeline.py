@@ -208,6 +208,7 @@ class LocalEnvironment:
         self.country_overrides = country_overrides
         self.on_slack = on_slack
         self.countries_files: dict[str, Path] = {}
+        self._workers: list[subprocess.Popen] = []
 
     def __enter__(self) -> LocalEnvironment:
         from local.demodata import code_table_version, generate_month
@@ -260,6 +261,13 @@ class LocalEnvironment:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        for worker in self._workers:  # interrupted: no worker may outlive the stack it talks to
+            if worker.poll() is None:
+                worker.terminate()
+                try:
+                    worker.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
         self.stack.stop()
         self.sink.stop()
 
@@ -295,6 +303,7 @@ class LocalEnvironment:
             stderr=subprocess.STDOUT,
         )
         log.close()
+        self._workers.append(proc)
         return proc, result_file, log_file
 
     @staticmethod
