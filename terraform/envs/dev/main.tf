@@ -5,6 +5,8 @@ module "platform" {
   name_prefix = var.name_prefix
   image_tag   = var.image_tag
 
+  code_version = var.code_version
+
   mwaa_environment_class           = var.mwaa_environment_class
   mwaa_min_workers                 = var.mwaa_min_workers
   mwaa_max_workers                 = var.mwaa_max_workers

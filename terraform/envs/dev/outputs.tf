@@ -96,6 +96,11 @@ output "enable_network_isolation" {
   value       = module.platform.settings.enable_network_isolation
 }
 
+output "code_version" {
+  description = "Environment setting code_version (docs/interfaces.md)."
+  value       = module.platform.settings.code_version
+}
+
 output "mlops_settings" {
   description = "The whole settings object, as stored in the secret airflow/variables/mlops_settings."
   value       = module.platform.settings

@@ -160,3 +160,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "code_version" {
+  description = "Git revision of the DAG package being deployed (CI: TF_VAR_code_version=$CI_COMMIT_SHORT_SHA); tagged on every SageMaker resource."
+  type        = string
+  default     = "unknown"
+}

@@ -45,6 +45,7 @@ locals {
     poll_interval_seconds        = var.poll_interval_seconds
     airflow_base_url             = module.mwaa.airflow_base_url
     enable_network_isolation     = var.enable_network_isolation
+    code_version                 = var.code_version
   }
 }
 

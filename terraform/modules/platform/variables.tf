@@ -40,6 +40,17 @@ variable "poll_interval_seconds" {
   }
 }
 
+variable "code_version" {
+  description = "Git revision of the deployed DAG package (settings key code_version), tagged on every SageMaker resource the DAGs create; CI sets it from the commit."
+  type        = string
+  default     = "unknown"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._-]{1,64}$", var.code_version))
+    error_message = "code_version must be 1-64 letters, digits, '.', '_' or '-'."
+  }
+}
+
 variable "enable_network_isolation" {
   description = "Run training and inference containers without network access (settings key enable_network_isolation)."
   type        = bool
