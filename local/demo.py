@@ -28,9 +28,9 @@ from mlops.winners import WinnersRegistry
 
 from local.airflow_env import REPO_ROOT
 from local.pipeline import (
-    LOCAL_HPO_BUDGET,
     CountryRun,
     LocalEnvironment,
+    local_training_budget,
     next_month,
     return_value,
     say,
@@ -178,7 +178,7 @@ def driver_main(args: argparse.Namespace) -> int:
         months,
         args.items,
         seed=args.seed,
-        country_overrides=LOCAL_HPO_BUDGET,
+        country_overrides=local_training_budget,
         on_slack=on_slack,
     ) as local:
         say(f"local stack on {local.stack.endpoint_url}; Slack sink on {local.sink.url}")

@@ -34,8 +34,20 @@ from local.airflow_env import REPO_ROOT, airflow_environ, migrate
 COUNTRIES_FILE = REPO_ROOT / "include" / "config" / "countries.yaml"
 ALL_STEPS = ("train", "evaluate", "deploy", "batch_inference")
 # Two CPU cores run every country's jobs locally: the demo and the end-to-end tests tune with two
-# trials per country instead of the countries file's budget (which applies on AWS unchanged).
+# trials per country and train the neural model for 3 epochs (it converges after the first on
+# demo data) instead of the countries file's budget, which applies on AWS unchanged.
 LOCAL_HPO_BUDGET = {"training": {"hpo": {"max_jobs": 2, "max_parallel_jobs": 2}}}
+LOCAL_NEURAL_EPOCHS = "3"
+
+
+def local_training_budget(entry: dict) -> dict:
+    """The local budget for one countries-file entry (see LOCAL_HPO_BUDGET)."""
+    budget = {"training": dict(LOCAL_HPO_BUDGET["training"])}
+    if entry.get("training", {}).get("algorithm") == "neural":
+        budget["training"]["hyperparameters"] = {"epochs": LOCAL_NEURAL_EPOCHS}
+    return budget
+
+
 _PRINT_LOCK = threading.Lock()
 
 
@@ -141,11 +153,15 @@ class CountryRun:
 
 
 def write_countries_file(
-    path: Path, countries: list[str], code_table_version: str, overrides: dict | None = None
+    path: Path,
+    countries: list[str],
+    code_table_version: str,
+    overrides: dict | Callable[[dict], dict] | None = None,
 ) -> Path:
     """The default countries file restricted to ``countries``, with the month's code table.
 
-    ``overrides`` (e.g. a smaller HPO budget for tests) is merged into every country entry.
+    ``overrides`` (a dict, or a function of the entry giving one — e.g. the local training
+    budget) is merged into every country entry.
     """
     document = yaml.safe_load(COUNTRIES_FILE.read_text())
     wanted = set(countries)
@@ -155,7 +171,7 @@ def write_countries_file(
     for entry in document["countries"]:
         entry["enabled"] = entry["code"] in wanted
         entry["code_table_version"] = code_table_version
-        _merge(entry, overrides or {})
+        _merge(entry, (overrides(entry) if callable(overrides) else overrides) or {})
     path.write_text(yaml.safe_dump(document, sort_keys=False))
     return path
 
@@ -194,7 +210,7 @@ class LocalEnvironment:
         *,
         seed: int = 0,
         regulation_change_from: str | None = None,
-        country_overrides: dict | None = None,
+        country_overrides: dict | Callable[[dict], dict] | None = None,
         on_slack: Callable[[dict[str, Any]], None] | None = None,
     ):
         self.workdir = Path(workdir).resolve()
@@ -298,7 +314,11 @@ class LocalEnvironment:
         proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             command,
             cwd=REPO_ROOT,
-            env=self.env | {"AIRFLOW_HOME": str(home)},
+            env=self.env
+            | {
+                "AIRFLOW_HOME": str(home),
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+            },
             stdout=log,
             stderr=subprocess.STDOUT,
         )

@@ -17,7 +17,7 @@ import time
 import psutil
 import pytest
 
-from local.pipeline import LOCAL_HPO_BUDGET, LocalEnvironment, return_value
+from local.pipeline import LocalEnvironment, local_training_budget, return_value
 
 pytestmark = pytest.mark.slow
 
@@ -29,7 +29,7 @@ MONTH = "2026-10"
 def local(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("e2e")
     with LocalEnvironment(
-        workdir, [COUNTRY], [MONTH], items=1500, country_overrides=LOCAL_HPO_BUDGET
+        workdir, [COUNTRY], [MONTH], items=1500, country_overrides=local_training_budget
     ) as environment:
         yield environment
 
