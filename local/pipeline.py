@@ -34,10 +34,12 @@ from local.airflow_env import REPO_ROOT, airflow_environ, migrate
 COUNTRIES_FILE = REPO_ROOT / "include" / "config" / "countries.yaml"
 ALL_STEPS = ("train", "evaluate", "deploy", "batch_inference")
 # Two CPU cores run every country's jobs locally: the demo and the end-to-end tests tune with two
-# trials per country and train the neural model for 3 epochs (it converges after the first on
-# demo data) instead of the countries file's budget, which applies on AWS unchanged.
+# trials per country, train the neural model for 3 epochs (it converges after the first on demo
+# data) and bake a canary for 5 s instead of the countries file's budget and waits, which apply on
+# AWS unchanged.
 LOCAL_HPO_BUDGET = {"training": {"hpo": {"max_jobs": 2, "max_parallel_jobs": 2}}}
 LOCAL_NEURAL_EPOCHS = "3"
+LOCAL_CANARY = {"wait_seconds": 5, "termination_wait_seconds": 0}
 
 
 def local_training_budget(entry: dict) -> dict:
@@ -45,6 +47,8 @@ def local_training_budget(entry: dict) -> dict:
     budget = {"training": dict(LOCAL_HPO_BUDGET["training"])}
     if entry.get("training", {}).get("algorithm") == "neural":
         budget["training"]["hyperparameters"] = {"epochs": LOCAL_NEURAL_EPOCHS}
+    if entry.get("endpoint", {}).get("canary"):
+        budget["endpoint"] = {"canary": LOCAL_CANARY}
     return budget
 
 
