@@ -52,12 +52,22 @@ def bench_table(results: dict) -> str:
     neural = _get(images, "inference", "neural") or {}
     rows = [
         (
-            "DagBag parse, 40 countries (160 DAGs)",
+            "DagBag parse, 40 countries (160 DAGs), after importing Airflow",
             _fmt(parse.get("dagbag_40_countries_s"), " s"),
             "≤ 1.5 s",
         ),
         (
-            "single-DAG parse above Airflow's own import (parsing context)",
+            "the same, provider modules (SageMaker operators, S3 sensor) already imported",
+            _fmt(parse.get("dagbag_40_countries_above_providers_s"), " s"),
+            "≤ 1.5 s",
+        ),
+        (
+            "single-DAG parse (parsing context), above Airflow's own import",
+            _fmt(parse.get("single_dag_s"), " s"),
+            "≤ 0.2 s",
+        ),
+        (
+            "single-DAG parse, above Airflow + the provider modules",
             _fmt(parse.get("single_dag_above_airflow_and_providers_s"), " s"),
             "≤ 0.2 s",
         ),
