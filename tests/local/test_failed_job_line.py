@@ -1,8 +1,9 @@
 """A failure notification says why the SageMaker job failed: in deferrable mode the provider's
 exception names the job but not SageMaker's FailureReason."""
 
-from conftest import training_request, wait_for
 from mlops.notifications import failed_job_line
+
+from tests.support.local_stack import training_request, wait_for
 
 
 def test_failure_line_carries_the_jobs_failure_reason(sagemaker, training_data):

@@ -14,7 +14,8 @@ from airflow.providers.amazon.aws.operators.sagemaker import (
     SageMakerTransformOperator,
     SageMakerTuningOperator,
 )
-from conftest import BUCKET, FIXTURE_IMAGE_URI, ROLE, training_request
+
+from tests.support.local_stack import BUCKET, FIXTURE_IMAGE_URI, ROLE, training_request
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 

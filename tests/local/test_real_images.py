@@ -5,7 +5,8 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import BUCKET, ROLE, read_text, wait_for
+
+from tests.support.local_stack import BUCKET, ROLE, read_text, wait_for
 
 demodata = pytest.importorskip("local.demodata")
 

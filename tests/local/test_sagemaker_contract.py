@@ -3,7 +3,14 @@ botocore's service model."""
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import FIXTURE_IMAGE_URI, ROLE, assert_valid_output, training_request, wait_for
+
+from tests.support.local_stack import (
+    FIXTURE_IMAGE_URI,
+    ROLE,
+    assert_valid_output,
+    training_request,
+    wait_for,
+)
 
 
 @pytest.fixture(scope="module")

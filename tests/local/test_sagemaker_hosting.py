@@ -5,7 +5,8 @@ import time
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import (
+
+from tests.support.local_stack import (
     BUCKET,
     FIXTURE_IMAGE_URI,
     ROLE,

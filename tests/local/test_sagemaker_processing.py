@@ -4,7 +4,8 @@ import json
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import (
+
+from tests.support.local_stack import (
     BUCKET,
     FIXTURE_IMAGE_URI,
     ROLE,

@@ -2,7 +2,8 @@
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import BUCKET, FIXTURE_IMAGE_URI, assert_valid_output
+
+from tests.support.local_stack import BUCKET, FIXTURE_IMAGE_URI, assert_valid_output
 
 INFERENCE = {
     "Containers": [{"Image": FIXTURE_IMAGE_URI, "ModelDataUrl": f"s3://{BUCKET}/m/model.tar.gz"}],

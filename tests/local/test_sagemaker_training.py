@@ -9,7 +9,8 @@ import time
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import (
+
+from tests.support.local_stack import (
     BUCKET,
     assert_valid_output,
     training_request,

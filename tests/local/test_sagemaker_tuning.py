@@ -4,7 +4,8 @@ import re
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import assert_valid_output, training_request, wait_for
+
+from tests.support.local_stack import assert_valid_output, training_request, wait_for
 
 
 def tuning_request(name: str, strategy: str, ranges: dict, max_jobs: int, parallel: int = 2):

@@ -7,9 +7,16 @@ import sys
 import time
 
 import boto3
-from conftest import BUCKET, FIXTURE_IMAGE, FIXTURE_IMAGE_URI, ROLE, training_request, wait_for
 
 from local.stack import LocalStack
+from tests.support.local_stack import (
+    BUCKET,
+    FIXTURE_IMAGE,
+    FIXTURE_IMAGE_URI,
+    ROLE,
+    training_request,
+    wait_for,
+)
 
 
 def test_python_m_local_stack_serves_until_sigterm(tmp_path):
