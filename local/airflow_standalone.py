@@ -39,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     with LocalEnvironment(
         Path(args.workdir), countries, MONTHS, args.items, on_slack=on_slack
     ) as local:
-        from local.stack.services import lambda_, mwaa
+        from local.provision import deploy_trigger_lambda
+        from local.stack.services import mwaa
 
         home = local.workdir / "airflow" / "standalone"
         (home / "config").mkdir(parents=True, exist_ok=True)
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
             "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
         }
         mwaa.configure(local.stack, base_url, username=USER, password=password)
-        function = lambda_.deploy_trigger_lambda(
+        function = deploy_trigger_lambda(
             local.stack, environment_name="mlops-local", airflow_ui_base_url=base_url
         )
         say(

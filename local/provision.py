@@ -1,18 +1,34 @@
 """Create, on the local stack, the resources the DAGs expect under the names Terraform outputs.
 
 Terraform owns these on AWS (terraform/); locally the same settings file names them and this module
-creates them, so the DAGs run unchanged. Returns the settings with the values only known after
-creation (the KMS key's ARN, for one).
+creates them, so the DAGs run unchanged. ``provision`` returns the settings with the values only
+known after creation (the KMS key's ARN, for one); ``deploy_trigger_lambda`` deploys the project's
+trigger Lambda (include/trigger_lambda) the way Terraform packages it, for the stack's generic
+Lambda Invoke to run.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_SETTINGS_FILE = REPO_ROOT / "include" / "config" / "settings.local.json"
+TRIGGER_LAMBDA_DIR = REPO_ROOT / "include" / "trigger_lambda"
+TRIGGER_LAMBDA_HANDLER = "handler.handler"  # include/trigger_lambda/handler.py: handler()
+
+ClientFactory = Callable[[str], Any]  # service name -> boto3 client
+
+
+class HasClients(Protocol):
+    """What deploying needs of a stack: boto3 clients on it (``LocalStack`` is one)."""
+
+    def client(self, service: str) -> Any: ...
+
 
 SAGEMAKER_TRUST_POLICY = {
     "Version": "2012-10-17",
@@ -36,7 +52,7 @@ def _ecr_repository(image_uri: str) -> str:
     return image_uri.split("/", 1)[1].rsplit(":", 1)[0]
 
 
-def provision(client_for, settings: dict[str, Any]) -> dict[str, Any]:
+def provision(client_for: ClientFactory, settings: dict[str, Any]) -> dict[str, Any]:
     """Create the project's resources; ``client_for(service)`` returns a boto3 client."""
     settings = dict(settings)
     prefix, env = settings["name_prefix"], settings["environment"]
@@ -120,3 +136,59 @@ def provision(client_for, settings: dict[str, Any]) -> dict[str, Any]:
         except ecr.exceptions.RepositoryAlreadyExistsException:
             pass  # training and training-neuron may share nothing, but URIs may repeat
     return settings
+
+
+LAMBDA_TRUST_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
+
+
+def trigger_lambda_zip(source: Path = TRIGGER_LAMBDA_DIR) -> bytes:
+    """The trigger Lambda's deployment zip, as Terraform packages it (the folder's .py files)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(source.glob("*.py")):
+            archive.write(path, path.name)
+    return buffer.getvalue()
+
+
+def deploy_trigger_lambda(
+    stack: HasClients,
+    *,
+    environment_name: str,
+    function_name: str = "mlops-local-trigger",
+    airflow_ui_base_url: str = "",
+    extra_environment: dict[str, str] | None = None,
+    timeout_seconds: int = 60,
+) -> str:
+    """Create the trigger Lambda on ``stack`` from include/trigger_lambda (its role too, once),
+    configured for the MWAA environment ``environment_name``; returns the function's ARN."""
+    iam = stack.client("iam")
+    role_name = f"{function_name}-role"
+    try:
+        role_arn = iam.get_role(RoleName=role_name)["Role"]["Arn"]
+    except iam.exceptions.NoSuchEntityException:
+        role_arn = iam.create_role(
+            RoleName=role_name, AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST_POLICY)
+        )["Role"]["Arn"]
+    variables = {"MWAA_ENVIRONMENT_NAME": environment_name}
+    if airflow_ui_base_url:
+        variables["AIRFLOW_UI_BASE_URL"] = airflow_ui_base_url
+    variables.update(extra_environment or {})
+    created = stack.client("lambda").create_function(
+        FunctionName=function_name,
+        Runtime="python3.12",
+        Role=role_arn,
+        Handler=TRIGGER_LAMBDA_HANDLER,
+        Code={"ZipFile": trigger_lambda_zip()},
+        Timeout=timeout_seconds,
+        Environment={"Variables": variables},
+    )
+    return str(created["FunctionArn"])

@@ -32,9 +32,9 @@ from trigger_support import (
     load_handler_module,
 )
 
+from local.provision import deploy_trigger_lambda
 from local.stack import LocalStack
 from local.stack.services import mwaa
-from local.stack.services.lambda_ import deploy_trigger_lambda
 
 
 def _free_port() -> int:

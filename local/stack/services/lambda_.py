@@ -34,11 +34,11 @@ from local.stack.server import register_service
 LOG = logging.getLogger(__name__)
 
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
-TRIGGER_LAMBDA_DIR = Path(__file__).resolve().parents[3] / "include" / "trigger_lambda"
 LOG_TAIL_BYTES = 4096
 
 # Runs inside the function's interpreter: argv = handler, result file, request id, function
 # name, ARN, memory, timeout. The event arrives on stdin; stdout/stderr are the function's log.
+# The handler's module is found through PYTHONPATH = the unpacked code (Lambda's task root).
 _BOOTSTRAP = r"""
 import importlib, json, sys, time, traceback
 handler, result_path, request_id, name, arn, memory, timeout = sys.argv[1:8]
@@ -57,7 +57,6 @@ class Context:
     def get_remaining_time_in_millis():
         return max(0, int((deadline - time.monotonic()) * 1000))
 
-sys.path.insert(0, ".")
 try:
     event = json.loads(sys.stdin.read() or "null")
     module_name, function_name = handler.rsplit(".", 1)
@@ -126,7 +125,7 @@ class LambdaInvoke:
                 staging.rename(target)
         return target
 
-    def _environment(self, fn: Any) -> dict[str, str]:
+    def _environment(self, fn: Any, code_dir: Path) -> dict[str, str]:
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
         env.update({str(k): str(v) for k, v in (fn.environment_vars or {}).items()})
         # Reserved variables, as Lambda sets them, win over the function's own.
@@ -141,6 +140,9 @@ class LambdaInvoke:
                 "AWS_EXECUTION_ENV": "AWS_Lambda_python_local",
                 # botocore prefixes some operations' hosts (MWAA: "env."); a loopback IP has none.
                 "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
+                # Lambda imports the handler from its task root, the unpacked zip.
+                "LAMBDA_TASK_ROOT": str(code_dir),
+                "PYTHONPATH": str(code_dir),
                 "PYTHONDONTWRITEBYTECODE": "1",
                 "PYTHONUNBUFFERED": "1",
             }
@@ -169,7 +171,7 @@ class LambdaInvoke:
                     command,
                     input=event,
                     cwd=code_dir,
-                    env=self._environment(fn),
+                    env=self._environment(fn, code_dir),
                     capture_output=True,
                     timeout=float(fn.timeout),
                     check=False,
@@ -221,60 +223,6 @@ class LambdaInvoke:
             tail = output.encode()[-LOG_TAIL_BYTES:]
             headers["X-Amz-Log-Result"] = base64.b64encode(tail).decode()
         return Response(payload, status=200, content_type="application/json", headers=headers)
-
-
-def trigger_lambda_zip(source: Path = TRIGGER_LAMBDA_DIR) -> bytes:
-    """The trigger Lambda's deployment zip, as Terraform packages it (the folder's .py files)."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(source.glob("*.py")):
-            archive.write(path, path.name)
-    return buffer.getvalue()
-
-
-def deploy_trigger_lambda(
-    stack: Any,
-    *,
-    environment_name: str,
-    function_name: str = "mlops-local-trigger",
-    airflow_ui_base_url: str = "",
-    extra_environment: dict[str, str] | None = None,
-    timeout_seconds: int = 60,
-) -> str:
-    """Create the trigger Lambda on ``stack`` from include/trigger_lambda (its role too, once),
-    configured for the MWAA environment ``environment_name``; returns the function's ARN."""
-    iam = stack.client("iam")
-    role_name = f"{function_name}-role"
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "lambda.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-    try:
-        role_arn = iam.get_role(RoleName=role_name)["Role"]["Arn"]
-    except iam.exceptions.NoSuchEntityException:
-        role_arn = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust))[
-            "Role"
-        ]["Arn"]
-    variables = {"MWAA_ENVIRONMENT_NAME": environment_name}
-    if airflow_ui_base_url:
-        variables["AIRFLOW_UI_BASE_URL"] = airflow_ui_base_url
-    variables.update(extra_environment or {})
-    created = stack.client("lambda").create_function(
-        FunctionName=function_name,
-        Runtime="python3.12",
-        Role=role_arn,
-        Handler="handler.handler",
-        Code={"ZipFile": trigger_lambda_zip()},
-        Timeout=timeout_seconds,
-        Environment={"Variables": variables},
-    )
-    return created["FunctionArn"]
 
 
 register_service(
