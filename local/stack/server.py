@@ -28,10 +28,13 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
+
+if TYPE_CHECKING:
+    from werkzeug.serving import BaseWSGIServer
 
 LOG = logging.getLogger(__name__)
 
@@ -139,7 +142,7 @@ class LocalStack:
         self.ml_python = ml_python or default_ml_python()
         self.stop_grace_seconds = stop_grace_seconds
         self.repo_root = REPO_ROOT
-        self._server = None
+        self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._apps: list[WSGIApplication] = []
         self._services: dict[str, WSGIApplication] = {}
@@ -180,7 +183,11 @@ class LocalStack:
             ),
         )
 
-    def _dispatch(self, environ: dict[str, Any], start_response: Callable[..., Any]):
+    def _dispatch(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        if self._dispatcher is None:
+            raise RuntimeError("LocalStack received a request before it started")
         return self._dispatcher(environ, start_response)
 
     def start(self) -> LocalStack:
@@ -205,9 +212,10 @@ class LocalStack:
             _RUNNING.add(id(self))
         _load_service_modules()
         # Bind first (port 0 picks a free port): service factories may need endpoint_url.
-        self._server = make_server(
+        server = make_server(
             LOOPBACK, self.port, self._dispatch, threaded=True, request_handler=MotoRequestHandler
         )
+        self._server = server
         routes = [(route, route.factory(self)) for route in _ROUTES]
         self._apps = [app for _, app in routes]
         self._services = {}
@@ -215,7 +223,7 @@ class LocalStack:
             self._services.setdefault(route.signing_name, app)
         self._dispatcher = _Dispatcher(routes, DomainDispatcherApplication(create_backend_app))
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="local-stack", daemon=True
+            target=server.serve_forever, name="local-stack", daemon=True
         )
         self._thread.start()
         # A caller that exits without stop() must not leave job or server processes behind.

@@ -105,10 +105,7 @@ def test_jobs_queue_when_every_slot_is_taken_and_children_end_with_the_stack(tmp
             ("InService",),
         )
         backend = stack.service("sagemaker").backend
-        pids = [backend.training_jobs["slot-a"].process.process.pid]
-        pids += [
-            server.process.process.pid
-            for server in backend.endpoints["lifecycle"].current.servers.values()
-        ]
+        pids = [backend.container_pid("slot-a"), *backend.server_pids("lifecycle")]
+        assert len(pids) == 2 and None not in pids
         assert all(_alive(pid) for pid in pids)
     assert not any(_alive(pid) for pid in pids)

@@ -230,6 +230,11 @@ class ContainerProcess:
     def running(self) -> bool:
         return self.process.poll() is None
 
+    @property
+    def pid(self) -> int | None:
+        """The process id while it runs (fault-injection tests kill it), else None."""
+        return self.process.pid if self.running else None
+
     def wait(self, timeout: float | None = None) -> int | None:
         """The exit code, or None if still running after ``timeout`` seconds."""
         try:

@@ -1,9 +1,9 @@
 """SageMaker's protocol layer: route, parse, validate against botocore's service model, shape
-responses and errors. The state and behaviour live in ``models.SageMakerBackend``.
+responses and errors. The state and behaviour live behind ``backend.SageMakerBackend``.
 
-Control plane: JSON protocol, ``X-Amz-Target: SageMaker.<Operation>``, answered by the backend
-method ``<operation in snake case>(request) -> dict``. sagemaker-runtime: REST,
-``POST /endpoints/<name>/invocations``.
+Control plane: JSON protocol, ``X-Amz-Target: SageMaker.<Operation>``, answered by the handler
+the backend routes the operation to, ``<operation in snake case>(request) -> dict``.
+sagemaker-runtime: REST, ``POST /endpoints/<name>/invocations``.
 """
 
 from __future__ import annotations
@@ -14,10 +14,9 @@ import logging
 import re
 from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import botocore.session
-from botocore import xform_name
 from botocore.exceptions import ParamValidationError
 from botocore.model import OperationNotFoundError, Shape
 from botocore.utils import parse_timestamp
@@ -25,6 +24,9 @@ from botocore.validate import validate_parameters
 from werkzeug.wrappers import Request, Response
 
 from .exceptions import ModelError, SageMakerError, UnknownOperation, ValidationError
+
+if TYPE_CHECKING:
+    from .backend import SageMakerBackend
 
 LOG = logging.getLogger(__name__)
 
@@ -159,7 +161,7 @@ def error_response(err: SageMakerError) -> Response:
 class SageMakerApp:
     """The WSGI application for the SageMaker control plane and sagemaker-runtime."""
 
-    def __init__(self, backend: Any):
+    def __init__(self, backend: SageMakerBackend):
         self.backend = backend
 
     def close(self) -> None:
@@ -186,7 +188,7 @@ class SageMakerApp:
         if prefix != "SageMaker" or not operation:
             raise UnknownOperation(f"expected X-Amz-Target SageMaker.<Operation>, got {target!r}")
         params = parse_request(operation, request.get_data())
-        handler = getattr(self.backend, xform_name(operation), None)
+        handler = self.backend.handler(operation)
         if handler is None:
             raise UnknownOperation(f"SageMaker {operation} is not implemented by the local stack")
         return json_response(handler(params) or {})

@@ -1,6 +1,7 @@
 """Inference servers: the inference image's ``serve`` command as a loopback process, used by
-batch transform (one per job) and by endpoints (one per production variant), with
-blue/green updates, rollback, traffic weights and data capture."""
+batch transform (one per job) and by endpoints (one per production variant), with blue/green
+updates, rollback, traffic weights and data capture. An endpoint's runtime reports its status
+through a callback; its describe document lives with the endpoint resource."""
 
 from __future__ import annotations
 
@@ -14,19 +15,20 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from . import execution
-from .exceptions import ModelError, RuntimeValidationError, ValidationError
-from .images import UnknownImage, resolve
-
-if TYPE_CHECKING:
-    from .models import SageMakerBackend
+from .. import execution
+from ..exceptions import ModelError, RuntimeValidationError
+from ..images import UnknownImage, resolve
+from .job import FAILURE_TEXT_LIMIT, RunnerContext
 
 DEFAULT_HEALTH_CHECK_SECONDS = 120
 INVOCATION_TIMEOUT_SECONDS = 60  # SageMaker real-time endpoints answer within 60 s
+
+StatusCallback = Callable[..., None]  # describe fields → recorded (None removes a field)
 
 
 class ServerFailed(Exception):
@@ -40,19 +42,25 @@ class Answer:
     variant: str
 
 
+def primary_container(model: dict[str, Any]) -> dict[str, Any]:
+    """The model's PrimaryContainer, else its first of Containers."""
+    container: dict[str, Any] = model.get("PrimaryContainer") or model["Containers"][0]
+    return container
+
+
 class ModelServer:
     """One model's inference server on a free loopback port."""
 
     def __init__(
         self,
-        backend: SageMakerBackend,
+        context: RunnerContext,
         model: dict[str, Any],
         root: Path,
         stream: execution.LogStream,
         *,
         extra_env: dict[str, str] | None = None,
     ):
-        self.backend = backend
+        self.context = context
         self.model = model
         self.root = root
         self.stream = stream
@@ -63,16 +71,15 @@ class ModelServer:
 
     @property
     def container(self) -> dict[str, Any]:
-        return self.model.get("PrimaryContainer") or self.model["Containers"][0]
+        return primary_container(self.model)
 
     def _on_line(self, line: str) -> None:
         self.recent_lines.append(line)
         self.stream.write(line)
 
     def start(self) -> None:
-        stack = self.backend.stack
         try:
-            launch = resolve(self.container["Image"], "serve", stack.extra_images)
+            launch = resolve(self.container["Image"], "serve", self.context.images)
         except UnknownImage as err:
             raise ServerFailed(str(err)) from err
         opt_ml = self.root / "opt_ml"
@@ -83,7 +90,7 @@ class ModelServer:
             tarball = self.root / "model.tar.gz"
             try:
                 bucket, key = execution.split_s3_uri(url)
-                stack.client("s3").download_file(bucket, key, str(tarball))
+                self.context.client("s3").download_file(bucket, key, str(tarball))
                 execution.extract_tarball(tarball, model_dir)
             except Exception as err:
                 raise ServerFailed(
@@ -97,7 +104,7 @@ class ModelServer:
         }
         self.process = execution.ContainerProcess(
             launch,
-            ml_python=stack.ml_python,
+            ml_python=self.context.ml_python,
             opt_ml=opt_ml,
             environment=environment,
             arguments=[],
@@ -165,11 +172,18 @@ class ModelServer:
             status, body, _ = self._request("GET", "/execution-parameters", timeout=5)
         except OSError:
             return None
-        return json.loads(body) if status == 200 else None
+        if status != 200:
+            return None
+        parameters: dict[str, Any] = json.loads(body)
+        return parameters
 
     @property
     def running(self) -> bool:
         return self.process is not None and self.process.running
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
 
     def stop(self, grace_seconds: float) -> None:
         if self.process is not None and self.process.running:
@@ -188,7 +202,7 @@ class Deployment:
 
     @property
     def name(self) -> str:
-        return self.config["EndpointConfigName"]
+        return str(self.config["EndpointConfigName"])
 
     def weights(self) -> dict[str, float]:
         return {
@@ -201,24 +215,21 @@ class Deployment:
             server.stop(grace_seconds)
 
 
-class Endpoint:
-    """A real-time endpoint: its describe document, live deployment(s) and traffic routes."""
+class EndpointRuntime:
+    """A real-time endpoint's live deployment(s) and traffic routes. ``report(**fields)`` is
+    the status callback; ``status()`` reads the endpoint's status for error messages."""
 
-    def __init__(self, backend: SageMakerBackend, name, arn, config, models):
-        self.backend = backend
+    def __init__(
+        self,
+        context: RunnerContext,
+        name: str,
+        report: StatusCallback,
+        status: Callable[[], str],
+    ):
+        self.context = context
         self.name = name
-        self.arn = arn
-        self._config = config
-        self._models = models
-        created = dt.datetime.now(dt.UTC)
-        self.description: dict[str, Any] = {
-            "EndpointName": name,
-            "EndpointArn": arn,
-            "EndpointConfigName": config["EndpointConfigName"],
-            "EndpointStatus": "Creating",
-            "CreationTime": created,
-            "LastModifiedTime": created,
-        }
+        self.report = report
+        self.status = status
         self.current: Deployment | None = None
         self.pending: Deployment | None = None
         self.routes: list[tuple[Deployment, float]] = []
@@ -226,25 +237,29 @@ class Endpoint:
         self._deploys = 0
 
     # ---- lifecycle ---------------------------------------------------------------------------
-    def create(self, deployment_config: dict[str, Any] | None) -> None:
-        threading.Thread(target=self._create, name=f"endpoint-{self.name}", daemon=True).start()
+    def create(self, config: dict[str, Any], models: dict[str, dict[str, Any]]) -> None:
+        """Deploy ``config`` in the background; report InService or Failed."""
+        threading.Thread(
+            target=self._create, args=(config, models), name=f"endpoint-{self.name}", daemon=True
+        ).start()
 
-    def _create(self) -> None:
+    def _create(self, config: dict[str, Any], models: dict[str, dict[str, Any]]) -> None:
         try:
-            deployment = self._deploy(self._config, self._models)
+            deployment = self._deploy(config, models)
         except ServerFailed as err:
-            self._set(EndpointStatus="Failed", FailureReason=str(err)[:1024])
+            self.report(EndpointStatus="Failed", FailureReason=str(err)[:FAILURE_TEXT_LIMIT])
             return
         self.current = deployment
         self.routes = [(deployment, 1.0)]
-        self._set(EndpointStatus="InService")
+        self.report(EndpointStatus="InService")
 
-    def update(self, config, models, deployment_config: dict[str, Any] | None) -> None:
-        with self.backend.lock:
-            if self.description["EndpointStatus"] != "InService":
-                raise ValidationError(f'Cannot update in-progress endpoint "{self.arn}".')
-            self.description["EndpointStatus"] = "Updating"
-            self.description["LastModifiedTime"] = dt.datetime.now(dt.UTC)
+    def update(
+        self,
+        config: dict[str, Any],
+        models: dict[str, dict[str, Any]],
+        deployment_config: dict[str, Any] | None,
+    ) -> None:
+        """Blue/green to ``config`` in the background; report InService (new or rolled back)."""
         threading.Thread(
             target=self._update,
             args=(config, models, deployment_config or {}),
@@ -252,17 +267,22 @@ class Endpoint:
             daemon=True,
         ).start()
 
-    def _update(self, config, models, deployment_config: dict[str, Any]) -> None:
+    def _update(
+        self,
+        config: dict[str, Any],
+        models: dict[str, dict[str, Any]],
+        deployment_config: dict[str, Any],
+    ) -> None:
         old = self.current
         try:
             new = self._deploy(config, models)
         except ServerFailed as err:
-            self._set(
+            self.report(
                 EndpointStatus="InService",
                 FailureReason=(
                     f"Failed to update endpoint to config {config['EndpointConfigName']}; rolled "
                     f"back to {old.name if old else 'none'}: {err}"
-                )[:1024],
+                )[:FAILURE_TEXT_LIMIT],
             )
             return
         self.pending = new
@@ -271,7 +291,7 @@ class Endpoint:
             self.routes = [(old, 1.0)] if old else []
             self.pending = None
             new.stop(grace_seconds=2)
-            self._set(
+            self.report(
                 EndpointStatus="InService",
                 FailureReason=(
                     f"Update to endpoint config {config['EndpointConfigName']} rolled back: "
@@ -281,16 +301,18 @@ class Endpoint:
             return
         self.current, self.pending = new, None
         self.routes = [(new, 1.0)]
-        self._set(
+        self.report(
             EndpointStatus="InService",
             EndpointConfigName=config["EndpointConfigName"],
             FailureReason=None,
             LastDeploymentConfig=deployment_config or None,
         )
         if old is not None:
-            old.stop(grace_seconds=self.backend.stack.stop_grace_seconds)
+            old.stop(grace_seconds=self.context.stop_grace_seconds)
 
-    def _shift_traffic(self, old, new, deployment_config) -> str | None:
+    def _shift_traffic(
+        self, old: Deployment | None, new: Deployment, deployment_config: dict[str, Any]
+    ) -> str | None:
         """Blue/green: canary, linear or all at once, baking while watching the rollback
         alarms; the name of an alarm that fired, or None when traffic is all on ``new``."""
         policy = deployment_config.get("BlueGreenUpdatePolicy") or {}
@@ -310,6 +332,7 @@ class Endpoint:
                 steps.append(share)
                 share += step
         for share in steps:
+            assert old is not None  # steps exist only when there is traffic to shift from
             self.routes = [(old, 1.0 - share), (new, share)]
             fired = self._bake(routing.get("WaitIntervalInSeconds", 0), alarms)
             if fired:
@@ -319,22 +342,23 @@ class Endpoint:
 
     def _bake(self, seconds: float, alarms: list[str]) -> str | None:
         deadline = time.monotonic() + seconds
-        cloudwatch = self.backend.stack.client("cloudwatch") if alarms else None
+        cloudwatch = self.context.client("cloudwatch") if alarms else None
         while True:
             if cloudwatch is not None:
                 states = cloudwatch.describe_alarms(AlarmNames=alarms)["MetricAlarms"]
                 for alarm in states:
                     if alarm["StateValue"] == "ALARM":
-                        return alarm["AlarmName"]
+                        return str(alarm["AlarmName"])
             if time.monotonic() >= deadline or self.closed.wait(0.5):
                 return None
 
-    def _deploy(self, config, models) -> Deployment:
+    def _deploy(self, config: dict[str, Any], models: dict[str, dict[str, Any]]) -> Deployment:
         deployment = Deployment(config)
         self._deploys += 1
-        base = self.backend.stack.workdir / "sagemaker" / "endpoints" / self.name
+        base = self.context.workdir / "sagemaker" / "endpoints" / self.name
         base.mkdir(parents=True, exist_ok=True)
-        logs = self.backend.stack.client("logs")
+        logs = self.context.client("logs")
+        variant_name = ""
         try:
             for variant in config["ProductionVariants"]:
                 variant_name = variant["VariantName"]
@@ -345,7 +369,7 @@ class Endpoint:
                     f"{variant_name}/i-local{uuid.uuid4().hex[:12]}",
                     root / "output.log",
                 )
-                server = ModelServer(self.backend, models[variant_name], root, stream)
+                server = ModelServer(self.context, models[variant_name], root, stream)
                 deployment.servers[variant_name] = server
                 server.start()
                 server.wait_healthy(
@@ -362,68 +386,29 @@ class Endpoint:
             ) from err
         return deployment
 
-    def _set(self, **fields: Any) -> None:
-        with self.backend.lock:
-            for key, value in fields.items():
-                if value is None:
-                    self.description.pop(key, None)
-                else:
-                    self.description[key] = value
-            self.description["LastModifiedTime"] = dt.datetime.now(dt.UTC)
-
     def close(self) -> None:
         self.closed.set()
         for deployment in (self.current, self.pending):
             if deployment is not None:
                 deployment.stop(grace_seconds=2)
 
-    # ---- describe and invoke -----------------------------------------------------------------
-    def describe(self) -> dict[str, Any]:
-        with self.backend.lock:
-            description = dict(self.description)
-        deployment = self.current
-        if deployment is not None:
-            weights = deployment.weights()
-            description["ProductionVariants"] = [
-                {
-                    "VariantName": v["VariantName"],
-                    "DeployedImages": [
-                        {
-                            "SpecifiedImage": deployment.servers[v["VariantName"]].container[
-                                "Image"
-                            ],
-                            "ResolvedImage": deployment.servers[v["VariantName"]].container[
-                                "Image"
-                            ],
-                            "ResolutionTime": self.description["CreationTime"],
-                        }
-                    ],
-                    "CurrentWeight": weights[v["VariantName"]],
-                    "DesiredWeight": weights[v["VariantName"]],
-                    "CurrentInstanceCount": v.get("InitialInstanceCount", 1),
-                    "DesiredInstanceCount": v.get("InitialInstanceCount", 1),
-                }
-                for v in deployment.config["ProductionVariants"]
-            ]
-            capture = deployment.config.get("DataCaptureConfig")
-            if capture:
-                description["DataCaptureConfig"] = {
-                    "EnableCapture": capture.get("EnableCapture", True),
-                    "CaptureStatus": "Started" if capture.get("EnableCapture", True) else "Stopped",
-                    "CurrentSamplingPercentage": capture["InitialSamplingPercentage"],
-                    "DestinationS3Uri": capture["DestinationS3Uri"],
-                    **({"KmsKeyId": capture["KmsKeyId"]} if capture.get("KmsKeyId") else {}),
-                }
-        return description
+    def server_pids(self) -> list[int]:
+        """Process ids of the servers that run now (current and pending deployment)."""
+        return [
+            pid
+            for deployment in (self.current, self.pending)
+            if deployment is not None
+            for server in deployment.servers.values()
+            if (pid := server.pid) is not None
+        ]
 
+    # ---- invoke ------------------------------------------------------------------------------
     def invoke(
         self, body: bytes, content_type: str, accept: str | None, target_variant: str | None
-    ):
+    ) -> Answer:
         routes = list(self.routes)
         if not routes:
-            raise RuntimeValidationError(
-                f"Endpoint {self.name} is {self.description['EndpointStatus']}, not InService."
-            )
+            raise RuntimeValidationError(f"Endpoint {self.name} is {self.status()}, not InService.")
         deployment = random.choices([d for d, _ in routes], weights=[s for _, s in routes])[0]
         if target_variant:
             if target_variant not in deployment.servers:
@@ -436,8 +421,9 @@ class Endpoint:
             names = list(weights)
             variant = random.choices(names, weights=[weights[n] for n in names])[0]
         server = deployment.servers[variant]
+        account = self.context.account_id
         log_arn = (
-            f"arn:aws:logs:{self.backend.region}:{self.backend.account_id}:log-group:"
+            f"arn:aws:logs:{self.context.region}:{account}:log-group:"
             f"/aws/sagemaker/Endpoints/{self.name}"
         )
         try:
@@ -454,7 +440,7 @@ class Endpoint:
             kind = "client" if status < 500 else "server"
             raise ModelError(
                 f'Received {kind} error ({status}) from primary with message "{text}". See '
-                f"{log_arn} in account {self.backend.account_id} for more information.",
+                f"{log_arn} in account {account} for more information.",
                 OriginalStatusCode=status,
                 OriginalMessage=text,
                 LogStreamArn=log_arn,
@@ -462,7 +448,15 @@ class Endpoint:
         self._capture(deployment, variant, body, content_type, answer, answer_type)
         return Answer(answer, answer_type, variant)
 
-    def _capture(self, deployment, variant, body, content_type, answer, answer_type) -> None:
+    def _capture(
+        self,
+        deployment: Deployment,
+        variant: str,
+        body: bytes,
+        content_type: str,
+        answer: bytes,
+        answer_type: str,
+    ) -> None:
         capture = deployment.config.get("DataCaptureConfig")
         if not capture or not capture.get("EnableCapture", True):
             return
@@ -494,18 +488,20 @@ class Endpoint:
             if capture.get("KmsKeyId")
             else {}
         )
-        self.backend.stack.client("s3").put_object(
+        self.context.client("s3").put_object(
             Bucket=bucket, Key=object_key, Body=json.dumps(record).encode() + b"\n", **extra
         )
 
 
 def _share(size: dict[str, Any], instances: int) -> float:
     if size["Type"] == "CAPACITY_PERCENT":
-        return min(1.0, size["Value"] / 100.0)
-    return min(1.0, size["Value"] / max(1, instances))
+        return float(min(1.0, size["Value"] / 100.0))
+    return float(min(1.0, size["Value"] / max(1, instances)))
 
 
-def _captured(payload: bytes, content_type: str, mode: str, headers: dict[str, Any]) -> dict:
+def _captured(
+    payload: bytes, content_type: str, mode: str, headers: dict[str, Any]
+) -> dict[str, str]:
     base_type = content_type.split(";", 1)[0].strip().lower()
     csv_types = {t.lower() for t in headers.get("CsvContentTypes", ["text/csv"])}
     json_types = {

@@ -1,0 +1,154 @@
+"""SageMaker's backend: one store per resource family and the routing of operations to them.
+
+Every family module under ``resources/`` owns its resources and operations,
+``<operation in snake case>(request) -> response``; the protocol layer (responses.py) has
+already validated ``request`` against botocore's model. Jobs run in threads through
+``runners/``, servers in processes."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from botocore import xform_name
+
+from .images import ImageFolder
+from .resources.base import Region, now
+from .resources.endpoint import Endpoints
+from .resources.endpoint_config import EndpointConfigs
+from .resources.model import Models
+from .resources.processing import ProcessingJobs
+from .resources.registry import ModelRegistry
+from .resources.tags import Tags
+from .resources.training import TrainingJobs
+from .resources.transform import TransformJobs
+from .resources.tuning import TuningJobs
+from .runners.hosting import Answer
+from .runners.job import RunnerContext
+
+Handler = Callable[[dict[str, Any]], dict[str, Any]]
+JOB_JOIN_SECONDS = 10
+
+
+class Stack(Protocol):
+    """What the backend reads of the stack it serves (``local.stack.LocalStack`` is one)."""
+
+    region: str
+    account_id: str
+    workdir: Path
+    ml_python: str
+    extra_images: dict[str, ImageFolder]
+    stop_grace_seconds: float
+    job_slots: int
+
+    def client(self, service: str) -> Any: ...
+
+
+class SageMakerBackend:
+    """All SageMaker state of one stack, kept in memory, behind one lock."""
+
+    def __init__(self, stack: Stack):
+        self.region = Region(stack.region, stack.account_id)
+        self.lock = threading.RLock()
+        self.closing = threading.Event()
+        context = RunnerContext(
+            client=stack.client,
+            workdir=Path(stack.workdir),
+            ml_python=stack.ml_python,
+            images=stack.extra_images,
+            stop_grace_seconds=stack.stop_grace_seconds,
+            slots=threading.BoundedSemaphore(stack.job_slots),
+            clock=now,
+            region=stack.region,
+            account_id=stack.account_id,
+        )
+        lock, region = self.lock, self.region
+        self.tags = Tags(lock, self._is_known)
+        self.training = TrainingJobs(lock, region, self.tags, context)
+        self.processing = ProcessingJobs(lock, region, self.tags, context)
+        self.models = Models(lock, region, self.tags)
+        self.transform = TransformJobs(lock, region, self.tags, context, self.models)
+        self.tuning = TuningJobs(lock, region, self.tags, context, self.training, self.closing)
+        self.endpoint_configs = EndpointConfigs(lock, region, self.tags, self.models)
+        self.endpoints = Endpoints(
+            lock, region, self.tags, context, self.endpoint_configs, self.models
+        )
+        self.registry = ModelRegistry(lock, region, self.tags)
+        self._routes: dict[str, Handler] = {
+            operation: getattr(family, operation)
+            for family in (
+                self.training,
+                self.processing,
+                self.transform,
+                self.tuning,
+                self.models,
+                self.endpoint_configs,
+                self.endpoints,
+                self.registry,
+                self.tags,
+            )
+            for operation in family.OPERATIONS
+        }
+
+    def handler(self, operation: str) -> Handler | None:
+        """The family method answering ``operation`` (``CreateTrainingJob``), if implemented."""
+        return self._routes.get(xform_name(operation))
+
+    def invoke_endpoint(
+        self,
+        name: str,
+        *,
+        body: bytes,
+        content_type: str,
+        accept: str | None,
+        target_variant: str | None,
+    ) -> Answer:
+        """sagemaker-runtime InvokeEndpoint."""
+        return self.endpoints.invoke_endpoint(
+            name,
+            body=body,
+            content_type=content_type,
+            accept=accept,
+            target_variant=target_variant,
+        )
+
+    def _is_known(self, arn: str) -> bool:
+        return any(
+            family.owns(arn)
+            for family in (
+                self.training,
+                self.processing,
+                self.transform,
+                self.tuning,
+                self.models,
+                self.endpoint_configs,
+                self.endpoints,
+                self.registry,
+            )
+        )
+
+    # ---- for fault injection and the stack's lifecycle ----------------------------------------
+    def container_pid(self, job_name: str) -> int | None:
+        """The process id of a running training/processing/transform job's container (for
+        fault-injection tests that kill it as a lost instance would die), else None."""
+        for family in (self.training, self.processing, self.transform):
+            pid = family.running_pid(job_name)
+            if pid is not None:
+                return pid
+        return None
+
+    def server_pids(self, endpoint_name: str) -> list[int]:
+        """The process ids of an endpoint's running inference servers (empty if none)."""
+        return self.endpoints.server_pids(endpoint_name)
+
+    def shutdown(self) -> None:
+        """End every job and server process (the stack is stopping)."""
+        self.closing.set()
+        jobs = (self.training, self.processing, self.transform)
+        for family in jobs:
+            family.shut_down()
+        self.endpoints.close()
+        for family in jobs:
+            family.join(JOB_JOIN_SECONDS)

@@ -1,0 +1,84 @@
+"""Endpoint configurations: CreateEndpointConfig, DescribeEndpointConfig, DeleteEndpointConfig,
+ListEndpointConfigs."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from ..exceptions import SageMakerError, ValidationError
+from .base import Region, Resource, Store, now, without
+from .listing import list_answer
+from .model import Models
+from .tags import Tags
+
+
+class EndpointConfig(Resource):
+    NAME_KEY = "EndpointConfigName"
+    ARN_KEY = "EndpointConfigArn"
+    SUMMARY_KEYS = ("EndpointConfigName", "EndpointConfigArn", "CreationTime")
+
+
+class EndpointConfigs:
+    """Endpoint configs; each variant's model must exist when the config is created."""
+
+    OPERATIONS = (
+        "create_endpoint_config",
+        "describe_endpoint_config",
+        "delete_endpoint_config",
+        "list_endpoint_configs",
+    )
+
+    def __init__(self, lock: threading.RLock, region: Region, tags: Tags, models: Models):
+        self.lock = lock
+        self.region = region
+        self.tags = tags
+        self.models = models
+        self.configs: Store[EndpointConfig] = Store(lock, self.not_found)
+
+    def not_found(self, name: str) -> SageMakerError:
+        arn = self.region.arn("endpoint-config", name)
+        return ValidationError(f'Could not find endpoint configuration "{arn}".')
+
+    def snapshot(self, name: str) -> dict[str, Any]:
+        """The config's document as it is now (an endpoint deploys it as it was)."""
+        return self.configs.get(name).describe()
+
+    def create_endpoint_config(self, request: dict[str, Any]) -> dict[str, Any]:
+        name = request["EndpointConfigName"]
+        arn = self.region.arn("endpoint-config", name)
+        with self.lock:
+            if name in self.configs:
+                raise ValidationError(
+                    f'Cannot create already existing endpoint configuration "{arn}".'
+                )
+            for variant in request["ProductionVariants"]:
+                if variant.get("ModelName") not in self.models.models:
+                    model_arn = self.region.arn("model", variant.get("ModelName", ""))
+                    raise ValidationError(
+                        f'Could not find model "{model_arn}" '
+                        f"for production variant {variant['VariantName']}."
+                    )
+            config = EndpointConfig(
+                self.lock,
+                {**without(request, "Tags"), "EndpointConfigArn": arn, "CreationTime": now()},
+            )
+            self.configs.add(config, lambda: ValidationError(arn))
+            self.tags.tag(arn, request.get("Tags"))
+        return {"EndpointConfigArn": arn}
+
+    def describe_endpoint_config(self, request: dict[str, Any]) -> dict[str, Any]:
+        return self.snapshot(request["EndpointConfigName"])
+
+    def delete_endpoint_config(self, request: dict[str, Any]) -> dict[str, Any]:
+        config = self.configs.get(request["EndpointConfigName"])
+        with self.lock:
+            self.configs.remove(config.name)
+            self.tags.forget(config.arn)
+        return {}
+
+    def list_endpoint_configs(self, request: dict[str, Any]) -> dict[str, Any]:
+        return list_answer(self.configs, request, "EndpointConfigs")
+
+    def owns(self, arn: str) -> bool:
+        return any(config.arn == arn for config in self.configs)

@@ -1,0 +1,174 @@
+"""Batch transform: the model's inference server for the job, fed the input files' records
+(SplitType, BatchStrategy, MaxPayloadInMB, MaxConcurrentTransforms), answers assembled into
+``<input file>.out`` under the output path."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from .. import execution
+from .hosting import ModelServer, ServerFailed
+from .job import Ending, JobFailed, JobRunner, Outcome, RunnerContext, RunningJob, download_inputs
+
+LOG_GROUP = "/aws/sagemaker/TransformJobs"
+
+
+class TransformRunner(JobRunner):
+    """Runs ``model`` (the model as it was when the job was created) over the job's input."""
+
+    def __init__(self, context: RunnerContext, job: RunningJob, model: dict[str, Any]):
+        super().__init__(context, job)
+        self.model = model
+
+    def execute(self) -> Outcome:
+        server = self._start_server()
+        done = threading.Event()
+        try:
+            threading.Thread(
+                target=self._stop_server_on_request, args=(server, done), daemon=True
+            ).start()
+            self._transform(server)
+        finally:
+            done.set()
+            server.stop(grace_seconds=self.context.stop_grace_seconds)
+        return Outcome("stopped" if self.job.stop_requested.is_set() else "exited", 0, server.root)
+
+    def conclude(self, outcome: Outcome) -> Ending:
+        return Ending("Stopped" if outcome.exit == "stopped" else "Completed")
+
+    def failed(self, err: Exception) -> Ending:
+        if self.job.stop_requested.is_set():  # requests cut short by the stop, not a failure
+            return Ending("Stopped")
+        if isinstance(err, ServerFailed):
+            return Ending("Failed", f"ClientError: {err}")
+        return super().failed(err)
+
+    def _stop_server_on_request(self, server: ModelServer, done: threading.Event) -> None:
+        """StopTransformJob: end the model server, which cuts the requests in flight."""
+        while not done.is_set():
+            if self.job.stop_requested.wait(0.3):
+                server.stop(self.context.stop_grace_seconds)
+                return
+
+    def _start_server(self) -> ModelServer:
+        d = self.job.document()
+        name = d["TransformJobName"]
+        root = self.context.job_root("transform-jobs", name)
+        stream = execution.LogStream(
+            self.context.client("logs"),
+            LOG_GROUP,
+            f"{name}/i-local-{int(time.time())}",
+            root / "output.log",
+        )
+        batch_env = {
+            "SAGEMAKER_BATCH": "true",
+            "SAGEMAKER_MAX_PAYLOAD_IN_MB": str(d.get("MaxPayloadInMB", 6)),
+            "SAGEMAKER_BATCH_STRATEGY": d.get("BatchStrategy", "MultiRecord").upper(),
+            "SAGEMAKER_MAX_CONCURRENT_TRANSFORMS": str(d.get("MaxConcurrentTransforms", 1)),
+            **(d.get("Environment") or {}),
+        }
+        server = ModelServer(self.context, self.model, root, stream, extra_env=batch_env)
+        self.job.container = server
+        try:
+            server.start()
+            server.wait_healthy(stop=self.job.stop_requested)
+        except BaseException:
+            server.stop(grace_seconds=self.context.stop_grace_seconds)
+            raise
+        return server
+
+    def _transform(self, server: ModelServer) -> None:
+        d = self.job.document()
+        root = server.root
+        s3 = self.context.client("s3")
+        parameters = server.execution_parameters() or {}
+        strategy = d.get("BatchStrategy") or parameters.get("BatchStrategy") or "MultiRecord"
+        max_payload = int(d.get("MaxPayloadInMB") or parameters.get("MaxPayloadInMB") or 6)
+        concurrency = int(
+            d.get("MaxConcurrentTransforms") or parameters.get("MaxConcurrentTransforms") or 1
+        )
+        processing = d.get("DataProcessing") or {}
+        if processing.get("JoinSource", "None") != "None" or any(
+            processing.get(f, "$") != "$" for f in ("InputFilter", "OutputFilter")
+        ):
+            raise JobFailed(
+                "ClientError: DataProcessing filters and JoinSource are not supported locally"
+            )
+        source = d["TransformInput"]["DataSource"]["S3DataSource"]
+        if source.get("S3DataType", "S3Prefix") != "S3Prefix":
+            raise JobFailed("ClientError: only S3Prefix transform inputs are supported locally")
+        split = d["TransformInput"].get("SplitType", "None")
+        if split not in ("Line", "None"):
+            raise JobFailed(f"ClientError: SplitType {split} is not supported locally (Line, None)")
+        content_type = d["TransformInput"].get("ContentType", "application/octet-stream")
+        output = d["TransformOutput"]
+        accept = output.get("Accept")
+        assemble = output.get("AssembleWith", "None")
+        input_dir = root / "input"
+        download_inputs(s3, source["S3Uri"], input_dir, "the transform input")
+        out_dir = root / "output"
+        for path in sorted(p for p in input_dir.rglob("*") if p.is_file()):
+            if self.job.stop_requested.is_set():
+                return
+            relative = path.relative_to(input_dir).as_posix()
+            payloads = transform_payloads(path.read_bytes(), split, strategy, max_payload, relative)
+
+            def call(payload: bytes, relative: str = relative) -> bytes:
+                status, body, _ = server.invoke(payload, content_type, accept)
+                if status != 200:
+                    raise JobFailed(
+                        f"ClientError: the model answered {status} for {relative}: "
+                        f"{body[:300].decode(errors='replace')}"
+                    )
+                return body
+
+            with ThreadPoolExecutor(max_workers=concurrency) as pool:
+                answers = list(pool.map(call, payloads))
+            target = out_dir / f"{relative}.out"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if assemble == "Line":
+                target.write_bytes(b"".join(a if a.endswith(b"\n") else a + b"\n" for a in answers))
+            else:
+                target.write_bytes(b"".join(answers))
+            execution.upload_file(
+                s3,
+                target,
+                f"{output['S3OutputPath'].rstrip('/')}/{relative}.out",
+                output.get("KmsKeyId"),
+            )
+
+
+def transform_payloads(
+    data: bytes, split: str, strategy: str, max_payload_mb: int, where: str
+) -> list[bytes]:
+    """Requests for one input file: whole file, one record each, or records packed up to the
+    payload limit (MultiRecord), as SageMaker's batch transform does."""
+    limit = max_payload_mb * 1024 * 1024
+    if split == "None":
+        if len(data) > limit:
+            raise JobFailed(f"ClientError: {where} is larger than MaxPayloadInMB={max_payload_mb}")
+        return [data] if data else []
+    records = [line for line in data.splitlines() if line.strip()]
+    for number, record in enumerate(records, start=1):
+        if len(record) > limit:
+            raise JobFailed(
+                f"ClientError: record {number} of {where} is larger than "
+                f"MaxPayloadInMB={max_payload_mb}"
+            )
+    if strategy == "SingleRecord":
+        return records
+    batches: list[bytes] = []
+    current: list[bytes] = []
+    size = 0
+    for record in records:
+        if current and size + len(record) + 1 > limit:
+            batches.append(b"\n".join(current) + b"\n")
+            current, size = [], 0
+        current.append(record)
+        size += len(record) + 1
+    if current:
+        batches.append(b"\n".join(current) + b"\n")
+    return batches
