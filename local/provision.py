@@ -30,16 +30,23 @@ class HasClients(Protocol):
     def client(self, service: str) -> Any: ...
 
 
-SAGEMAKER_TRUST_POLICY = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "sagemaker.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-        }
-    ],
-}
+def trust_policy(service_principal: str) -> dict[str, Any]:
+    """An IAM trust policy that lets ``service_principal`` (e.g. ``lambda.amazonaws.com``)
+    assume the role."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": service_principal},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+
+
+SAGEMAKER_TRUST_POLICY = trust_policy("sagemaker.amazonaws.com")
+LAMBDA_TRUST_POLICY = trust_policy("lambda.amazonaws.com")
 
 
 def load_local_settings(path: Path = LOCAL_SETTINGS_FILE) -> dict[str, Any]:
@@ -136,18 +143,6 @@ def provision(client_for: ClientFactory, settings: dict[str, Any]) -> dict[str, 
         except ecr.exceptions.RepositoryAlreadyExistsException:
             pass  # training and training-neuron may share nothing, but URIs may repeat
     return settings
-
-
-LAMBDA_TRUST_POLICY = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "lambda.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-        }
-    ],
-}
 
 
 def trigger_lambda_zip(source: Path = TRIGGER_LAMBDA_DIR) -> bytes:

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from botocore import xform_name
 
 from .images import ImageFolder
-from .resources.base import Region, now
+from .resources.base import Family, Region, Shared, now
 from .resources.endpoint import Endpoints
 from .resources.endpoint_config import EndpointConfigs
 from .resources.model import Models
@@ -25,7 +25,6 @@ from .resources.tags import Tags
 from .resources.training import TrainingJobs
 from .resources.transform import TransformJobs
 from .resources.tuning import TuningJobs
-from .runners.hosting import Answer
 from .runners.job import RunnerContext
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
@@ -64,70 +63,40 @@ class SageMakerBackend:
             region=stack.region,
             account_id=stack.account_id,
         )
-        lock, region = self.lock, self.region
-        self.tags = Tags(lock, self._is_known)
-        self.training = TrainingJobs(lock, region, self.tags, context)
-        self.processing = ProcessingJobs(lock, region, self.tags, context)
-        self.models = Models(lock, region, self.tags)
-        self.transform = TransformJobs(lock, region, self.tags, context, self.models)
-        self.tuning = TuningJobs(lock, region, self.tags, context, self.training, self.closing)
-        self.endpoint_configs = EndpointConfigs(lock, region, self.tags, self.models)
-        self.endpoints = Endpoints(
-            lock, region, self.tags, context, self.endpoint_configs, self.models
+        self.tags = Tags(self.lock, self._is_known)
+        shared = Shared(self.lock, self.region, self.tags, context)
+        self.training = TrainingJobs(shared)
+        self.processing = ProcessingJobs(shared)
+        self.models = Models(shared)
+        self.transform = TransformJobs(shared, self.models)
+        self.tuning = TuningJobs(shared, self.training, self.closing)
+        self.endpoint_configs = EndpointConfigs(shared, self.models)
+        self.endpoints = Endpoints(shared, self.endpoint_configs, self.models)
+        self.registry = ModelRegistry(shared)
+        self.families: tuple[Family, ...] = (
+            self.training,
+            self.processing,
+            self.transform,
+            self.tuning,
+            self.models,
+            self.endpoint_configs,
+            self.endpoints,
+            self.registry,
         )
-        self.registry = ModelRegistry(lock, region, self.tags)
         self._routes: dict[str, Handler] = {
             operation: getattr(family, operation)
-            for family in (
-                self.training,
-                self.processing,
-                self.transform,
-                self.tuning,
-                self.models,
-                self.endpoint_configs,
-                self.endpoints,
-                self.registry,
-                self.tags,
-            )
+            for family in (*self.families, self.tags)
             for operation in family.OPERATIONS
         }
+        # sagemaker-runtime InvokeEndpoint (REST, not routed by operation name)
+        self.invoke_endpoint = self.endpoints.invoke_endpoint
 
     def handler(self, operation: str) -> Handler | None:
         """The family method answering ``operation`` (``CreateTrainingJob``), if implemented."""
         return self._routes.get(xform_name(operation))
 
-    def invoke_endpoint(
-        self,
-        name: str,
-        *,
-        body: bytes,
-        content_type: str,
-        accept: str | None,
-        target_variant: str | None,
-    ) -> Answer:
-        """sagemaker-runtime InvokeEndpoint."""
-        return self.endpoints.invoke_endpoint(
-            name,
-            body=body,
-            content_type=content_type,
-            accept=accept,
-            target_variant=target_variant,
-        )
-
     def _is_known(self, arn: str) -> bool:
-        return any(
-            family.owns(arn)
-            for family in (
-                self.training,
-                self.processing,
-                self.transform,
-                self.tuning,
-                self.models,
-                self.endpoint_configs,
-                self.endpoints,
-                self.registry,
-            )
-        )
+        return any(family.owns(arn) for family in self.families)
 
     # ---- for fault injection and the stack's lifecycle ----------------------------------------
     def container_pid(self, job_name: str) -> int | None:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 from ..exceptions import SageMakerError
+from ..runners.job import RunnerContext
+from .tags import Tags
 
 
 def now() -> dt.datetime:
@@ -92,6 +94,34 @@ class Resource:
         )
 
 
+@dataclass(frozen=True)
+class Shared:
+    """What every family works with: the stack's state lock, its region, the tags of all
+    resources, and what runners may use."""
+
+    lock: threading.RLock
+    region: Region
+    tags: Tags
+    context: RunnerContext
+
+
+class Family:
+    """One resource family: its operations (``OPERATIONS``, routed by the backend) over what
+    it shares with the others."""
+
+    OPERATIONS: ClassVar[tuple[str, ...]]
+
+    def __init__(self, shared: Shared):
+        self.lock = shared.lock
+        self.region = shared.region
+        self.tags = shared.tags
+        self.context = shared.context
+
+    def owns(self, arn: str) -> bool:
+        """Whether one of the family's resources has ``arn`` (tags need to know)."""
+        raise NotImplementedError
+
+
 R = TypeVar("R", bound=Resource)
 
 
@@ -124,6 +154,10 @@ class Store(Generic[R]):
     def remove(self, name: str) -> None:
         with self.lock:
             self._items.pop(name, None)
+
+    def holds(self, arn: str) -> bool:
+        """Whether one of the resources has ``arn``."""
+        return any(resource.arn == arn for resource in self.values())
 
     def __contains__(self, name: object) -> bool:
         with self.lock:

@@ -10,11 +10,10 @@ from typing import Any
 from ..exceptions import RuntimeValidationError, SageMakerError, ValidationError
 from ..runners.hosting import Answer, EndpointRuntime
 from ..runners.job import RunnerContext
-from .base import Region, Resource, Store, now
+from .base import Family, Resource, Shared, Store, now
 from .endpoint_config import EndpointConfigs
 from .listing import list_answer
 from .model import Models
-from .tags import Tags
 
 
 class Endpoint(Resource):
@@ -116,7 +115,7 @@ class Endpoint(Resource):
         return description
 
 
-class Endpoints:
+class Endpoints(Family):
     """Endpoints deploy an endpoint config and its models as they are at Create/Update."""
 
     OPERATIONS = (
@@ -127,22 +126,11 @@ class Endpoints:
         "list_endpoints",
     )
 
-    def __init__(
-        self,
-        lock: threading.RLock,
-        region: Region,
-        tags: Tags,
-        context: RunnerContext,
-        configs: EndpointConfigs,
-        models: Models,
-    ):
-        self.lock = lock
-        self.region = region
-        self.tags = tags
-        self.context = context
+    def __init__(self, shared: Shared, configs: EndpointConfigs, models: Models):
+        super().__init__(shared)
         self.configs = configs
         self.models = models
-        self.endpoints: Store[Endpoint] = Store(lock, self.not_found)
+        self.endpoints: Store[Endpoint] = Store(self.lock, self.not_found)
 
     def not_found(self, name: str) -> SageMakerError:
         return ValidationError(f'Could not find endpoint "{self.region.arn("endpoint", name)}".')
@@ -208,7 +196,7 @@ class Endpoints:
         return endpoint.runtime.invoke(body, content_type, accept, target_variant)
 
     def owns(self, arn: str) -> bool:
-        return any(endpoint.arn == arn for endpoint in self.endpoints)
+        return self.endpoints.holds(arn)
 
     def server_pids(self, name: str) -> list[int]:
         endpoint = self.endpoints.find(name)

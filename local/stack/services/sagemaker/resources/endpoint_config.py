@@ -3,14 +3,12 @@ ListEndpointConfigs."""
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from ..exceptions import SageMakerError, ValidationError
-from .base import Region, Resource, Store, now, without
+from .base import Family, Resource, Shared, Store, now, without
 from .listing import list_answer
 from .model import Models
-from .tags import Tags
 
 
 class EndpointConfig(Resource):
@@ -19,7 +17,7 @@ class EndpointConfig(Resource):
     SUMMARY_KEYS = ("EndpointConfigName", "EndpointConfigArn", "CreationTime")
 
 
-class EndpointConfigs:
+class EndpointConfigs(Family):
     """Endpoint configs; each variant's model must exist when the config is created."""
 
     OPERATIONS = (
@@ -29,12 +27,10 @@ class EndpointConfigs:
         "list_endpoint_configs",
     )
 
-    def __init__(self, lock: threading.RLock, region: Region, tags: Tags, models: Models):
-        self.lock = lock
-        self.region = region
-        self.tags = tags
+    def __init__(self, shared: Shared, models: Models):
+        super().__init__(shared)
         self.models = models
-        self.configs: Store[EndpointConfig] = Store(lock, self.not_found)
+        self.configs: Store[EndpointConfig] = Store(self.lock, self.not_found)
 
     def not_found(self, name: str) -> SageMakerError:
         arn = self.region.arn("endpoint-config", name)
@@ -47,11 +43,15 @@ class EndpointConfigs:
     def create_endpoint_config(self, request: dict[str, Any]) -> dict[str, Any]:
         name = request["EndpointConfigName"]
         arn = self.region.arn("endpoint-config", name)
+
+        def already_exists() -> ValidationError:
+            return ValidationError(
+                f'Cannot create already existing endpoint configuration "{arn}".'
+            )
+
         with self.lock:
-            if name in self.configs:
-                raise ValidationError(
-                    f'Cannot create already existing endpoint configuration "{arn}".'
-                )
+            if name in self.configs:  # SageMaker names a taken name before a missing model
+                raise already_exists()
             for variant in request["ProductionVariants"]:
                 if variant.get("ModelName") not in self.models.models:
                     model_arn = self.region.arn("model", variant.get("ModelName", ""))
@@ -63,7 +63,7 @@ class EndpointConfigs:
                 self.lock,
                 {**without(request, "Tags"), "EndpointConfigArn": arn, "CreationTime": now()},
             )
-            self.configs.add(config, lambda: ValidationError(arn))
+            self.configs.add(config, already_exists)
             self.tags.tag(arn, request.get("Tags"))
         return {"EndpointConfigArn": arn}
 
@@ -81,4 +81,4 @@ class EndpointConfigs:
         return list_answer(self.configs, request, "EndpointConfigs")
 
     def owns(self, arn: str) -> bool:
-        return any(config.arn == arn for config in self.configs)
+        return self.configs.holds(arn)

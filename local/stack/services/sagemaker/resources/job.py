@@ -7,10 +7,9 @@ import threading
 from typing import Any, ClassVar, Generic, TypeVar
 
 from ..exceptions import ResourceInUse, SageMakerError, ValidationError
-from ..runners.job import Container, Ending, JobRunner, RunnerContext
-from .base import Region, Resource, Store, now
+from ..runners.job import Container, Ending, JobRunner
+from .base import Family, Resource, Shared, Store, now
 from .listing import list_answer
-from .tags import Tags
 
 NOT_FOUND = "Requested resource not found."
 DUPLICATE_JOB = (
@@ -99,7 +98,7 @@ class JobResource(Resource):
 J = TypeVar("J", bound=JobResource)
 
 
-class JobFamily(Generic[J]):
+class JobFamily(Family, Generic[J]):
     """Training, processing or transform jobs: kept by name, each run by its runner."""
 
     KIND: ClassVar[str]  # "training", "processing", "transform": the runner thread's name
@@ -107,12 +106,9 @@ class JobFamily(Generic[J]):
     RESULT_KEY: ClassVar[str]  # List*'s result key
     DUPLICATE: ClassVar[str] = DUPLICATE_JOB
 
-    def __init__(self, lock: threading.RLock, region: Region, tags: Tags, context: RunnerContext):
-        self.lock = lock
-        self.region = region
-        self.tags = tags
-        self.context = context
-        self.jobs: Store[J] = Store(lock, self.not_found)
+    def __init__(self, shared: Shared):
+        super().__init__(shared)
+        self.jobs: Store[J] = Store(self.lock, self.not_found)
 
     def not_found(self, name: str) -> SageMakerError:
         return ValidationError(NOT_FOUND)
@@ -136,7 +132,7 @@ class JobFamily(Generic[J]):
         return {}
 
     def owns(self, arn: str) -> bool:
-        return any(job.arn == arn for job in self.jobs)
+        return self.jobs.holds(arn)
 
     def running_pid(self, name: str) -> int | None:
         job = self.jobs.find(name)

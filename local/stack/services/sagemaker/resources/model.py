@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from ..exceptions import SageMakerError, ValidationError
-from .base import Region, Resource, Store, now, without
+from .base import Family, Resource, Shared, Store, now, without
 from .listing import list_answer
-from .tags import Tags
 
 
 class Model(Resource):
@@ -17,14 +15,12 @@ class Model(Resource):
     SUMMARY_KEYS = ("ModelName", "ModelArn", "CreationTime")
 
 
-class Models:
+class Models(Family):
     OPERATIONS = ("create_model", "describe_model", "delete_model", "list_models")
 
-    def __init__(self, lock: threading.RLock, region: Region, tags: Tags):
-        self.lock = lock
-        self.region = region
-        self.tags = tags
-        self.models: Store[Model] = Store(lock, self.not_found)
+    def __init__(self, shared: Shared):
+        super().__init__(shared)
+        self.models: Store[Model] = Store(self.lock, self.not_found)
 
     def not_found(self, name: str) -> SageMakerError:
         return ValidationError(f'Could not find model "{self.region.arn("model", name)}".')
@@ -63,4 +59,4 @@ class Models:
         return list_answer(self.models, request, "Models")
 
     def owns(self, arn: str) -> bool:
-        return any(model.arn == arn for model in self.models)
+        return self.models.holds(arn)

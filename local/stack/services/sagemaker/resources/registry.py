@@ -7,9 +7,8 @@ import threading
 from typing import Any
 
 from ..exceptions import ValidationError
-from .base import Region, Resource, Store, now, without
+from .base import Family, Resource, Shared, Store, now, without
 from .listing import list_answer
-from .tags import Tags
 
 
 class ModelPackageGroup(Resource):
@@ -83,7 +82,7 @@ def group_name(name_or_arn: str) -> str:
     return name_or_arn.rsplit("/", 1)[-1] if name_or_arn.startswith("arn:") else name_or_arn
 
 
-class ModelRegistry:
+class ModelRegistry(Family):
     OPERATIONS = (
         "create_model_package_group",
         "describe_model_package_group",
@@ -94,12 +93,10 @@ class ModelRegistry:
         "list_model_packages",
     )
 
-    def __init__(self, lock: threading.RLock, region: Region, tags: Tags):
-        self.lock = lock
-        self.region = region
-        self.tags = tags
+    def __init__(self, shared: Shared):
+        super().__init__(shared)
         self.groups: Store[ModelPackageGroup] = Store(
-            lock, lambda name: ValidationError(f"ModelPackageGroup {name} does not exist.")
+            self.lock, lambda name: ValidationError(f"ModelPackageGroup {name} does not exist.")
         )
         self.packages: dict[str, ModelPackage] = {}  # by ARN
 
@@ -204,4 +201,4 @@ class ModelRegistry:
 
     def owns(self, arn: str) -> bool:
         with self.lock:
-            return arn in self.packages or any(group.arn == arn for group in self.groups)
+            return arn in self.packages or self.groups.holds(arn)

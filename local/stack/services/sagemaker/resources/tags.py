@@ -32,7 +32,7 @@ class Tags:
         with self.lock:
             self._tags.pop(arn, None)
 
-    def _known(self, arn: str) -> None:
+    def _require_known(self, arn: str) -> None:
         with self.lock:
             known = arn in self._tags or self.is_known(arn)
         if not known:
@@ -43,7 +43,7 @@ class Tags:
 
     def add_tags(self, request: dict[str, Any]) -> dict[str, Any]:
         arn = request["ResourceArn"]
-        self._known(arn)
+        self._require_known(arn)
         with self.lock:
             if len(self._tags.get(arn, {})) + len(request["Tags"]) > MAX_TAGS:
                 raise ResourceLimitExceeded(f"Resource {arn} would have more than 50 tags.")
@@ -52,13 +52,13 @@ class Tags:
 
     def list_tags(self, request: dict[str, Any]) -> dict[str, Any]:
         arn = request["ResourceArn"]
-        self._known(arn)
+        self._require_known(arn)
         with self.lock:
             return {"Tags": self._listed(arn)}
 
     def delete_tags(self, request: dict[str, Any]) -> dict[str, Any]:
         arn = request["ResourceArn"]
-        self._known(arn)
+        self._require_known(arn)
         with self.lock:
             for key in request["TagKeys"]:
                 self._tags.get(arn, {}).pop(key, None)

@@ -3,16 +3,13 @@ StopTransformJob."""
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from ..exceptions import ResourceInUse
-from ..runners.job import RunnerContext
 from ..runners.transform import TransformRunner
-from .base import Region, now, without
+from .base import Shared, now, without
 from .job import JobFamily, JobResource
 from .model import Models
-from .tags import Tags
 
 
 class TransformJob(JobResource):
@@ -45,15 +42,8 @@ class TransformJobs(JobFamily[TransformJob]):
         "stop_transform_job",
     )
 
-    def __init__(
-        self,
-        lock: threading.RLock,
-        region: Region,
-        tags: Tags,
-        context: RunnerContext,
-        models: Models,
-    ):
-        super().__init__(lock, region, tags, context)
+    def __init__(self, shared: Shared, models: Models):
+        super().__init__(shared)
         self.models = models
 
     def create_transform_job(self, request: dict[str, Any]) -> dict[str, Any]:

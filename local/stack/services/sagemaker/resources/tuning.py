@@ -18,9 +18,8 @@ from typing import Any
 from ..exceptions import ResourceInUse, ResourceNotFound, SageMakerError, ValidationError
 from ..execution import LogStream
 from ..runners.job import RunnerContext
-from .base import Region, Resource, Store, now, without
+from .base import Family, Resource, Shared, Store, now, without
 from .listing import list_answer, page
-from .tags import Tags
 from .training import TrainingJob, TrainingJobs
 
 LOG = logging.getLogger(__name__)
@@ -327,7 +326,7 @@ class Tuner:
 
 
 # ---- the family ----------------------------------------------------------------------------------
-class TuningJobs:
+class TuningJobs(Family):
     OPERATIONS = (
         "create_hyper_parameter_tuning_job",
         "describe_hyper_parameter_tuning_job",
@@ -336,22 +335,11 @@ class TuningJobs:
         "list_training_jobs_for_hyper_parameter_tuning_job",
     )
 
-    def __init__(
-        self,
-        lock: threading.RLock,
-        region: Region,
-        tags: Tags,
-        context: RunnerContext,
-        training: TrainingJobs,
-        closing: threading.Event,
-    ):
-        self.lock = lock
-        self.region = region
-        self.tags = tags
-        self.context = context
+    def __init__(self, shared: Shared, training: TrainingJobs, closing: threading.Event):
+        super().__init__(shared)
         self.training = training
         self.closing = closing
-        self.jobs: Store[TuningJob] = Store(lock, self.not_found)
+        self.jobs: Store[TuningJob] = Store(self.lock, self.not_found)
 
     def not_found(self, name: str) -> SageMakerError:
         return ResourceNotFound(f"Amazon SageMaker can't find a tuning job with name {name}")
@@ -421,4 +409,4 @@ class TuningJobs:
         return page(summaries, request, "TrainingJobSummaries")
 
     def owns(self, arn: str) -> bool:
-        return any(job.arn == arn for job in self.jobs)
+        return self.jobs.holds(arn)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from .. import execution
-from ..images import ImageFolder, UnknownImage
+from ..images import ImageFolder, Launch, UnknownImage
 
 FAILURE_TEXT_LIMIT = 1024  # SageMaker keeps FailureReason up to 1024 characters
 POLL_SECONDS = 0.2
@@ -209,7 +209,7 @@ class JobRunner(ABC):
 
     def container_process(
         self,
-        launch: Any,
+        launch: Launch,
         opt_ml: Path,
         environment: dict[str, str],
         arguments: list[str],
