@@ -3,7 +3,7 @@ no operator stops it, so both would be billed. The DAGs' pre_execute hook refuse
 
 import pytest
 from conftest import training_request, wait_for
-from mlops.wiring import DuplicateJobRefused, refuse_duplicate_job
+from mlops.retry_guard import DuplicateJobRefused, refuse_duplicate_job
 
 
 def test_retry_is_refused_while_the_earlier_try_s_training_job_runs(sagemaker, training_data):
