@@ -211,9 +211,16 @@ def _fmt(value: Any) -> str:
     return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
+def _exit_on_sigterm(*_: object) -> None:
+    # Once only: timeout(1) signals its child and then the child's whole process group, and a
+    # second SystemExit inside the clean-up would leave the workers running without their stack.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    sys.exit(143)
+
+
 def driver_main(args: argparse.Namespace) -> int:
     # SIGTERM (a CI timeout, `kill`) unwinds like Ctrl-C: the stack stops its jobs and servers.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     started = time.monotonic()
     countries = [c.strip().lower() for c in args.countries.split(",") if c.strip()]
     months = [args.first_month, next_month(args.first_month)]
