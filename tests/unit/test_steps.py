@@ -74,7 +74,7 @@ def planned(settings, model=GB):
 
 
 def prepared(plan):
-    return {"Processing": plan["prepare"]}
+    return {"Processing": plan["prepare_request"]}
 
 
 def trained(name="mlops-gb-train-0b74bdb0", macro_f1=0.91):
@@ -117,12 +117,12 @@ def test_training_plan_names_the_month_and_prepares_its_labeled_data(settings):
         "data_month": MONTH,
         "code_version": settings.code_version,
     }
-    assert plan["prepare"]["Environment"]["DATA_MONTH"] == MONTH
+    assert plan["prepare_request"]["Environment"]["DATA_MONTH"] == MONTH
 
 
 def test_tuning_and_training_requests_read_the_splits_prepare_wrote(settings):
     plan = planned(settings)
-    outputs = requests.processing_outputs(plan["prepare"])
+    outputs = requests.processing_outputs(plan["prepare_request"])
     tuning = steps.tuning_request_after_prepare(settings, GB, plan["run"], prepared(plan))
     channels = tuning["TrainingJobDefinition"]["InputDataConfig"]
     uris = {c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"] for c in channels}
@@ -185,8 +185,8 @@ def test_first_evaluation_has_no_champion_and_no_champion_transform(aws, setting
     arn = registered(aws, settings).value["model_package_arn"]
     plan = plan_evaluation(aws, settings, package_arn=arn)
     assert plan["challenger"]["model_package_arn"] == arn
-    assert plan["champion"] is None and plan["champion_transform"] is None
-    transform = plan["challenger_transform"]
+    assert plan["champion"] is None and plan["champion_transform_request"] is None
+    transform = plan["challenger_transform_request"]
     assert transform["ModelName"] == "mlops-gb-model-0b74bdb0"
     assert transform["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"].endswith(
         "/test_features/"
@@ -215,10 +215,10 @@ def test_with_a_champion_both_transforms_are_built(aws, settings):
     )
     plan = plan_evaluation(aws, settings, package_arn=arn)
     assert plan["champion"]["model_name"] == "champion-model"
-    assert plan["champion_transform"]["ModelName"] == "champion-model"
+    assert plan["champion_transform_request"]["ModelName"] == "champion-model"
     assert (
-        plan["champion_transform"]["TransformJobName"]
-        != plan["challenger_transform"]["TransformJobName"]
+        plan["champion_transform_request"]["TransformJobName"]
+        != plan["challenger_transform_request"]["TransformJobName"]
     )
 
 
@@ -372,7 +372,9 @@ def test_deploy_takes_an_approved_package_or_else_the_winner(aws, settings):
     )
     plan = plan_deployment(aws, settings, package_arn=challenger["model_package_arn"])
     assert plan["model_name"] == challenger["model_name"]
-    assert plan["endpoint_config"]["ProductionVariants"][0]["ModelName"] == plan["model_name"]
+    assert (
+        plan["endpoint_config_request"]["ProductionVariants"][0]["ModelName"] == plan["model_name"]
+    )
     assert plan["invocation"]["EndpointName"] == f"{settings.name_prefix}-gb"
     aws.winners.record(
         model_key="gb",
@@ -470,8 +472,8 @@ def test_batch_transforms_the_month_with_the_winners_model(aws, settings):
         expected_version=None,
     )
     plan = steps.plan_batch(aws.dynamodb, settings, GB, run_id=RUN_ID, data_month=MONTH)
-    assert plan["model_name"] == plan["transform"]["ModelName"] == "winner-model"
-    source = plan["transform"]["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]
+    assert plan["model_name"] == plan["transform_request"]["ModelName"] == "winner-model"
+    source = plan["transform_request"]["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]
     assert source == f"s3://{settings.data_bucket}/gb/{MONTH}/unlabeled/"
     request = steps.postprocess_request_after_transform(
         settings, GB, plan["run"], transformed("s3://m/raw/")
