@@ -92,7 +92,7 @@ def build_dag(model: Model) -> DAG:
         requests = build_requests(month["data_month"])
         batch_transform = SageMakerTransformOperator(
             task_id="batch_transform",
-            config=requests["transform"],
+            config=requests["transform_request"],
             aws_conn_id=AWS_CONN_ID,
             deferrable=True,
             pre_execute=prepare_sagemaker_task(profile.max_runtime_seconds),

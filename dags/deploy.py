@@ -78,7 +78,7 @@ def build_dag(model: Model) -> DAG:
         requests = build_requests()
         create_endpoint_config = SageMakerEndpointConfigOperator(
             task_id="create_endpoint_config",
-            config=requests["endpoint_config"],
+            config=requests["endpoint_config_request"],
             aws_conn_id=AWS_CONN_ID,
             pre_execute=prepare_sagemaker_task(60, rename_field="EndpointConfigName"),
         )

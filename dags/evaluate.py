@@ -127,14 +127,14 @@ def build_dag(model: Model) -> DAG:
         requests = build_requests()
         transform_challenger = SageMakerTransformOperator(
             task_id="transform_challenger",
-            config=requests["challenger_transform"],
+            config=requests["challenger_transform_request"],
             aws_conn_id=AWS_CONN_ID,
             deferrable=True,
             pre_execute=prepare_evaluation_job,
         )
         transform_champion = SageMakerTransformOperator(
             task_id="transform_champion",
-            config=requests["champion_transform"],
+            config=requests["champion_transform_request"],
             aws_conn_id=AWS_CONN_ID,
             deferrable=True,
             pre_execute=prepare_evaluation_job,

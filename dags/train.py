@@ -95,7 +95,7 @@ def build_dag(model: Model) -> DAG:
         requests = build_requests()
         prepare_data = SageMakerProcessingOperator(
             task_id="prepare_data",
-            config=requests["prepare"],
+            config=requests["prepare_request"],
             aws_conn_id=AWS_CONN_ID,
             deferrable=True,
             pre_execute=prepare_sagemaker_task(model.processing.max_runtime_seconds),

@@ -71,10 +71,17 @@ class ParameterRange(_Strict):
             raise ValueError(f"a {self.type} range needs 'min' < 'max'")
         return self
 
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """(min, max) of a numeric range; validation guarantees both are set."""
+        if self.min is None or self.max is None:
+            raise ValueError(f"a {self.type} range has no 'min'/'max'")
+        return self.min, self.max
+
 
 class Hpo(_Strict):
-    max_jobs: int = Field(4, ge=1, le=500)
-    max_parallel_jobs: int = Field(2, ge=1, le=100)
+    max_jobs: int = Field(default=4, ge=1, le=500)
+    max_parallel_jobs: int = Field(default=2, ge=1, le=100)
     strategy: Literal["Bayesian", "Random", "Hyperband", "Grid"] = "Bayesian"
     ranges: dict[str, ParameterRange] = Field(default_factory=dict)
 
@@ -87,12 +94,12 @@ class Hpo(_Strict):
 
 class Training(_Strict):
     instance_type: InstanceType = "ml.m5.xlarge"
-    instance_count: int = Field(1, ge=1, le=16)
+    instance_count: int = Field(default=1, ge=1, le=16)
     algorithm: Literal["linear", "neural"] = "linear"
     use_spot: bool = False
-    max_runtime_seconds: int = Field(3600, ge=60, le=28 * 24 * 3600)
-    max_wait_seconds: int | None = Field(None, ge=60)
-    volume_size_gb: int = Field(30, ge=1, le=16384)
+    max_runtime_seconds: int = Field(default=3600, ge=60, le=28 * 24 * 3600)
+    max_wait_seconds: int | None = Field(default=None, ge=60)
+    volume_size_gb: int = Field(default=30, ge=1, le=16384)
     hyperparameters: dict[str, str] = Field(default_factory=dict)
     hpo: Hpo = Field(default_factory=Hpo)
 
@@ -116,41 +123,41 @@ class Training(_Strict):
 
 class Processing(_Strict):
     instance_type: InstanceType = "ml.m5.xlarge"
-    volume_size_gb: int = Field(30, ge=1, le=16384)
-    max_runtime_seconds: int = Field(3600, ge=60, le=5 * 24 * 3600)
+    volume_size_gb: int = Field(default=30, ge=1, le=16384)
+    max_runtime_seconds: int = Field(default=3600, ge=60, le=5 * 24 * 3600)
     split_seed: int = 42
 
 
 class Evaluation(_Strict):
     primary_metric: Literal["macro_f1", "accuracy"] = "macro_f1"
-    absolute_floor: float = Field(0.6, ge=0, le=1)
-    margin: float = Field(0.005, ge=0, le=1)
-    max_recall_drop: float = Field(0.05, ge=0, le=1)
-    significance_level: float = Field(0.05, gt=0, lt=1)
+    absolute_floor: float = Field(default=0.6, ge=0, le=1)
+    margin: float = Field(default=0.005, ge=0, le=1)
+    max_recall_drop: float = Field(default=0.05, ge=0, le=1)
+    significance_level: float = Field(default=0.05, gt=0, lt=1)
     transform_instance_type: InstanceType = "ml.m5.xlarge"
-    max_runtime_seconds: int = Field(3600, ge=60, le=48 * 3600)
+    max_runtime_seconds: int = Field(default=3600, ge=60, le=48 * 3600)
 
 
 class Serverless(_Strict):
     memory_mb: Literal[1024, 2048, 3072, 4096, 5120, 6144] = 2048
-    max_concurrency: int = Field(5, ge=1, le=200)
+    max_concurrency: int = Field(default=5, ge=1, le=200)
 
 
 class Canary(_Strict):
-    percent: int = Field(10, ge=1, le=99)
-    wait_seconds: int = Field(300, ge=0, le=3600)
-    termination_wait_seconds: int = Field(300, ge=0, le=3600)
+    percent: int = Field(default=10, ge=1, le=99)
+    wait_seconds: int = Field(default=300, ge=0, le=3600)
+    termination_wait_seconds: int = Field(default=300, ge=0, le=3600)
 
 
 class Endpoint(_Strict):
     instance_type: InstanceType = "ml.m5.large"
-    instance_count: int = Field(1, ge=1, le=100)
+    instance_count: int = Field(default=1, ge=1, le=100)
     serverless: Serverless | None = None
     auto_deploy: bool = False
-    data_capture_percent: int = Field(20, ge=0, le=100)
+    data_capture_percent: int = Field(default=20, ge=0, le=100)
     canary: Canary | None = None
     rollback_alarms: list[str] = Field(default_factory=list)
-    max_runtime_seconds: int = Field(3600, ge=60, le=10 * 3600)
+    max_runtime_seconds: int = Field(default=3600, ge=60, le=10 * 3600)
 
     @model_validator(mode="after")
     def _alarms_need_canary(self) -> Endpoint:
@@ -164,10 +171,10 @@ class Endpoint(_Strict):
 class BatchInference(_Strict):
     schedule: str = "0 6 2 * *"
     instance_type: InstanceType = "ml.m5.xlarge"
-    instance_count: int = Field(1, ge=1, le=100)
-    review_threshold: float = Field(0.7, ge=0, le=1)
-    max_runtime_seconds: int = Field(3 * 3600, ge=60, le=48 * 3600)
-    input_timeout_seconds: int = Field(24 * 3600, ge=60)
+    instance_count: int = Field(default=1, ge=1, le=100)
+    review_threshold: float = Field(default=0.7, ge=0, le=1)
+    max_runtime_seconds: int = Field(default=3 * 3600, ge=60, le=48 * 3600)
+    input_timeout_seconds: int = Field(default=24 * 3600, ge=60)
 
     @field_validator("schedule")
     @classmethod
@@ -184,7 +191,7 @@ class _ModelFields(_Strict):
 
     enabled: bool = True
     code_table_version: str = Field(min_length=1, pattern=r"^[A-Za-z0-9._-]+$")
-    data_prefix: str | None = Field(None, pattern=r"^[A-Za-z0-9._/-]+$")
+    data_prefix: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._/-]+$")
     owner: str = "ml-platform"
     training: Training = Field(default_factory=Training)
     processing: Processing = Field(default_factory=Processing)
@@ -221,7 +228,7 @@ class Model(_ModelFields):
     """One model: a country and one of its schemes (None: the default model), fully resolved."""
 
     country: str = Field(pattern=COUNTRY_CODE_PATTERN)
-    scheme: str | None = Field(None, pattern=SCHEME_PATTERN)
+    scheme: str | None = Field(default=None, pattern=SCHEME_PATTERN)
 
     @property
     def key(self) -> str:

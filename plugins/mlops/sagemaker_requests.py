@@ -267,20 +267,22 @@ def _parameter_ranges(model: Model) -> dict[str, list[dict[str, Any]]]:
         if spec.type == "categorical":
             ranges["CategoricalParameterRanges"].append({"Name": name, "Values": spec.values})
         elif spec.type == "integer":
+            low, high = spec.bounds
             ranges["IntegerParameterRanges"].append(
                 {
                     "Name": name,
-                    "MinValue": str(int(spec.min)),
-                    "MaxValue": str(int(spec.max)),
+                    "MinValue": str(int(low)),
+                    "MaxValue": str(int(high)),
                     "ScalingType": spec.scaling,
                 }
             )
         else:
+            low, high = spec.bounds
             ranges["ContinuousParameterRanges"].append(
                 {
                     "Name": name,
-                    "MinValue": repr(spec.min),
-                    "MaxValue": repr(spec.max),
+                    "MinValue": repr(low),
+                    "MaxValue": repr(high),
                     "ScalingType": spec.scaling,
                 }
             )

@@ -66,7 +66,7 @@ def plan_training(
 ) -> dict[str, Any]:
     """The run identity and the prepare request of a training run for ``data_month``."""
     run = RunIdentity(run_id=run_id, data_month=data_month, code_version=settings.code_version)
-    return {"run": run.as_dict(), "prepare": requests.prepare_request(settings, model, run)}
+    return {"run": run.as_dict(), "prepare_request": requests.prepare_request(settings, model, run)}
 
 
 def tuning_request_after_prepare(
@@ -200,8 +200,10 @@ def plan_evaluation(
         "run_started_at": run_started_at,
         "challenger": challenger,
         "champion": champion,
-        "challenger_transform": transform("challenger", challenger["model_name"]),
-        "champion_transform": transform("champion", champion["model_name"]) if champion else None,
+        "challenger_transform_request": transform("challenger", challenger["model_name"]),
+        "champion_transform_request": transform("champion", champion["model_name"])
+        if champion
+        else None,
     }
 
 
@@ -347,7 +349,7 @@ def plan_deployment(
         "run": run.as_dict(),
         "model_name": deployed["model_name"],
         "model_package_arn": deployed["model_package_arn"],
-        "endpoint_config": requests.endpoint_config_request(
+        "endpoint_config_request": requests.endpoint_config_request(
             settings, model, run, model_name=deployed["model_name"]
         ),
         "invocation": requests.smoke_invocation(settings, model),
@@ -411,7 +413,7 @@ def plan_batch(
     return {
         "run": run.as_dict(),
         "model_name": winner["model_name"],
-        "transform": requests.batch_transform_request(
+        "transform_request": requests.batch_transform_request(
             settings, model, run, model_name=winner["model_name"]
         ),
     }

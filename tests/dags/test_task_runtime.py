@@ -82,7 +82,7 @@ def test_train_setup_builds_a_valid_prepare_request_for_the_param_month(dagbag):
         data_interval_end=None,
     )
     assert result["run"]["data_month"] == "2026-09"
-    prepare = result["prepare"]
+    prepare = result["prepare_request"]
     model = botocore.session.get_session().get_service_model("sagemaker")
     report = ParamValidator().validate(
         prepare, model.operation_model("CreateProcessingJob").input_shape
