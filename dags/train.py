@@ -1,16 +1,18 @@
 """
-### train__&lt;cc&gt; — train a challenger model for one country
+### train__&lt;model&gt; — train a challenger for one model (a country, or one of its schemes)
 
-1. **build_requests** — settings (Variable `mlops_settings`), the country's config and the run
+DAG ids: `train__<cc>` for a country's default model, `train__<cc>__<scheme>` for a scheme's.
+
+1. **build_requests** — settings (Variable `mlops_settings`), the model's config and the run
    identity → the prepare request.
-2. **prepare_data** — processing job `prepare`: validate and split `<cc>/<YYYY-MM>/labeled/`.
-3. **tune** — hyperparameter tuning over the training image on the country's instance type
-   (GPU, Trainium or CPU), maximising `validation:macro_f1`.
-4. **train_model** — final training job with the best hyperparameters.
-5. **create_model** — SageMaker Model with the inference image.
+2. **prepare_data** — processing job `prepare`: validate and split `<prefix>/<YYYY-MM>/labeled/`.
+3. **tuning_request** → **tune** — hyperparameter tuning over the training image on the model's
+   instance type (GPU, Trainium or CPU), maximising `validation:macro_f1`.
+4. **training_request** → **train_model** — final training job with the best hyperparameters.
+5. **model_request** → **create_model** — SageMaker Model with the inference image.
 6. **register_model_version** — Model Registry version (PendingManualApproval) and the
-   `mlops://challenger/<cc>` asset event (extra: model package ARN, model name, data month,
-   test-set URIs), which schedules `evaluate__<cc>`.
+   challenger asset event (`mlops://challenger/<cc>[/<scheme>]`; extra: model package ARN, model
+   name, data month, test-set URIs), which schedules the model's evaluate DAG.
 
 Params: `data_month` (YYYY-MM; default: the month before the run's data interval end, or before
 now for a manual run). Names of jobs and artifacts flow downstream through XCom.
@@ -18,183 +20,115 @@ now for a manual run). Names of jobs and artifacts flow downstream through XCom.
 
 from __future__ import annotations
 
+from typing import Any
+
 from airflow.providers.amazon.aws.operators.sagemaker import (
     SageMakerModelOperator,
     SageMakerProcessingOperator,
     SageMakerTrainingOperator,
     SageMakerTuningOperator,
 )
-from airflow.sdk import DAG, chain, get_parsing_context, task
-from mlops.config import Country, countries_to_generate
-from mlops.notifications import METRICS_XCOM_KEY, on_success
+from airflow.sdk import DAG, chain, task
+from mlops import steps
+from mlops.aws import AWS_CONN_ID, aws_client
+from mlops.config import Model
+from mlops.dag_factory import challenger_asset, generate_dags, model_dag, month_param
+from mlops.notifications import on_success, with_metrics
+from mlops.operator_hooks import prepare_sagemaker_task
+from mlops.run_context import data_month
 from mlops.sagemaker_requests import tuning_max_runtime
-from mlops.wiring import (
-    AWS_CONN_ID,
-    challenger_asset,
-    country_dag,
-    month_param,
-    waits,
-)
+from mlops.settings import load_settings
+
+KIND = "train"
 
 
-def build_dag(country: Country) -> DAG:
-    cc = country.code
-    training_runtime = country.training.max_wait_seconds or country.training.max_runtime_seconds
+def build_dag(model: Model) -> DAG:
+    challenger = challenger_asset(model)
 
-    with country_dag(
-        "train",
-        country,
+    with model_dag(
+        KIND,
+        model,
         schedule=None,
         doc_md=__doc__,
-        description=f"Train a {country.training.algorithm} challenger for {cc.upper()} "
-        f"on {country.training.instance_type}",
+        description=f"Train a {model.training.algorithm} challenger for {model.label} "
+        f"on {model.training.instance_type}",
         data_month=month_param("labeled"),
     ) as dag:
 
         @task(multiple_outputs=True)
-        def build_requests(**context) -> dict:
-            from mlops.config import get_country
-            from mlops.sagemaker_requests import prepare_request
-            from mlops.settings import load_settings
-            from mlops.wiring import previous_month, run_identity, run_moment
-
-            settings = load_settings()
-            month = context["params"]["data_month"] or previous_month(run_moment(context))
-            run = run_identity(context, month, settings.code_version)
-            return {
-                "run": run.as_dict(),
-                "prepare": prepare_request(settings, get_country(cc), run),
-            }
-
-        @task
-        def tuning_config(run: dict, prepared: dict) -> dict:
-            from mlops.config import get_country
-            from mlops.naming import RunIdentity
-            from mlops.sagemaker_requests import processing_outputs, tuning_request
-            from mlops.settings import load_settings
-
-            outputs = processing_outputs(prepared["Processing"])
-            return tuning_request(
+        def build_requests(**context: Any) -> dict[str, Any]:
+            return steps.plan_training(
                 load_settings(),
-                get_country(cc),
-                RunIdentity(**run),
-                outputs["train"],
-                outputs["validation"],
+                model,
+                run_id=context["run_id"],
+                data_month=data_month(context["params"]["data_month"], context),
             )
 
         @task
-        def training_config(run: dict, prepared: dict, tuned: dict) -> dict:
-            from mlops.config import get_country
-            from mlops.naming import RunIdentity
-            from mlops.sagemaker_requests import (
-                best_hyperparameters,
-                processing_outputs,
-                training_request,
-            )
-            from mlops.settings import load_settings
-
-            outputs = processing_outputs(prepared["Processing"])
-            return training_request(
-                load_settings(),
-                get_country(cc),
-                RunIdentity(**run),
-                outputs["train"],
-                outputs["validation"],
-                best_hyperparameters(tuned["Tuning"]),
-            )
+        def tuning_request(run: dict[str, Any], prepared: dict[str, Any]) -> dict[str, Any]:
+            return steps.tuning_request_after_prepare(load_settings(), model, run, prepared)
 
         @task
-        def model_config(run: dict, trained: dict) -> dict:
-            from mlops.config import get_country
-            from mlops.naming import RunIdentity
-            from mlops.sagemaker_requests import model_request
-            from mlops.settings import load_settings
+        def training_request(
+            run: dict[str, Any], prepared: dict[str, Any], tuned: dict[str, Any]
+        ) -> dict[str, Any]:
+            return steps.training_request_after_tuning(load_settings(), model, run, prepared, tuned)
 
-            artifacts = trained["Training"]["ModelArtifacts"]["S3ModelArtifacts"]
-            return model_request(load_settings(), get_country(cc), RunIdentity(**run), artifacts)
+        @task
+        def model_request(run: dict[str, Any], trained: dict[str, Any]) -> dict[str, Any]:
+            return steps.model_request_after_training(load_settings(), model, run, trained)
 
-        @task(
-            outlets=[challenger_asset(cc)], on_success_callback=on_success("register_model_version")
-        )
+        @task(outlets=[challenger], on_success_callback=on_success("register_model_version"))
         def register_model_version(
-            run: dict, prepared: dict, trained: dict, model: dict, **context
-        ) -> dict:
-            from mlops.config import get_country
-            from mlops.model_registry import register_model_version as register
-            from mlops.naming import RunIdentity
-            from mlops.sagemaker_requests import model_package_request, processing_outputs
-            from mlops.settings import load_settings
-            from mlops.wiring import aws_client
-
-            settings = load_settings()
-            training = trained["Training"]
-            outputs = processing_outputs(prepared["Processing"])
-            metrics = {
-                item["MetricName"]: float(item["Value"])
-                for item in training.get("FinalMetricDataList") or []
-            }
-            request = model_package_request(
-                settings,
-                get_country(cc),
-                RunIdentity(**run),
-                model_data_url=training["ModelArtifacts"]["S3ModelArtifacts"],
-                model_name=model["Model"]["ModelName"],
-                training_job_name=training["TrainingJobName"],
-                test_features_uri=outputs["test_features"],
-                test_labels_uri=outputs["test_labels"],
-                metrics=metrics,
+            run: dict[str, Any],
+            prepared: dict[str, Any],
+            trained: dict[str, Any],
+            created: dict[str, Any],
+            **context: Any,
+        ) -> dict[str, Any]:
+            outcome = steps.register_challenger(
+                aws_client("sagemaker"), load_settings(), model, run, prepared, trained, created
             )
-            package_arn = register(aws_client("sagemaker"), request)
-            challenger = {
-                "country": cc,
-                "model_package_arn": package_arn,
-                "model_name": model["Model"]["ModelName"],
-                "data_month": run["data_month"],
-                "test_features_uri": outputs["test_features"],
-                "test_labels_uri": outputs["test_labels"],
-                "training_job_name": training["TrainingJobName"],
-            }
-            context["outlet_events"][challenger_asset(cc)].extra = challenger
-            context["ti"].xcom_push(
-                key=METRICS_XCOM_KEY,
-                value={"model_package_arn": package_arn, "data_month": run["data_month"]} | metrics,
-            )
-            return challenger
+            context["outlet_events"][challenger].extra = outcome.value
+            return with_metrics(context, outcome)
 
         requests = build_requests()
         prepare_data = SageMakerProcessingOperator(
             task_id="prepare_data",
-            config=requests["prepare"],
+            config=requests["prepare_request"],
             aws_conn_id=AWS_CONN_ID,
             deferrable=True,
-            pre_execute=waits(country.processing.max_runtime_seconds),
+            pre_execute=prepare_sagemaker_task(model.processing.max_runtime_seconds),
         )
         tune = SageMakerTuningOperator(
             task_id="tune",
-            config=tuning_config(requests["run"], prepare_data.output),
+            config=tuning_request(requests["run"], prepare_data.output),
             aws_conn_id=AWS_CONN_ID,
             deferrable=True,
-            pre_execute=waits(tuning_max_runtime(country), "HyperParameterTuningJobName"),
+            pre_execute=prepare_sagemaker_task(
+                tuning_max_runtime(model), rename_field="HyperParameterTuningJobName"
+            ),
         )
         train_model = SageMakerTrainingOperator(
             task_id="train_model",
-            config=training_config(requests["run"], prepare_data.output, tune.output),
+            config=training_request(requests["run"], prepare_data.output, tune.output),
             aws_conn_id=AWS_CONN_ID,
             deferrable=True,
-            pre_execute=waits(training_runtime),
+            pre_execute=prepare_sagemaker_task(
+                model.training.max_wait_seconds or model.training.max_runtime_seconds
+            ),
         )
         create_model = SageMakerModelOperator(
             task_id="create_model",
-            config=model_config(requests["run"], train_model.output),
+            config=model_request(requests["run"], train_model.output),
             aws_conn_id=AWS_CONN_ID,
-            pre_execute=waits(60, "ModelName"),
+            pre_execute=prepare_sagemaker_task(60, rename_field="ModelName"),
         )
-        register = register_model_version(
+        registered = register_model_version(
             requests["run"], prepare_data.output, train_model.output, create_model.output
         )
-        chain(requests, prepare_data, tune, train_model, create_model, register)
+        chain(requests, prepare_data, tune, train_model, create_model, registered)
     return dag
 
 
-for _country in countries_to_generate("train", get_parsing_context().dag_id):
-    globals()[f"train__{_country.code}"] = build_dag(_country)
+globals().update(generate_dags(KIND, build_dag))

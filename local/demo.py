@@ -2,14 +2,16 @@
 
 Starts the local AWS + SageMaker stack and a Slack webhook sink, creates the resources the DAGs
 expect (the names Terraform outputs), generates demo catalogs, then runs the real DAG files with
-Airflow's embedded mode (`dag.test()`, SQLite), one Airflow home per country, countries in
-parallel:
+Airflow's embedded mode (`dag.test()`, SQLite), one Airflow home per model, models in parallel.
+A model is a country's default model or one of its schemes (DE also classifies batteries:
+`de-batteries`, DAGs `train__de__batteries`, ...); every enabled model of the chosen countries
+runs:
 
   month 1: train -> evaluate (the first model becomes champion) -> deploy -> batch_inference
   month 2 (the regulation change: new code-table version, remapped product types):
            train -> evaluate (the challenger must win by the comparison's own rule) -> deploy
 
-It ends with a table per country and exits non-zero if any step failed.
+It ends with a table per model and exits non-zero if any step failed.
 """
 
 from __future__ import annotations
@@ -24,12 +26,13 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from mlops.config import Model
 from mlops.winners import WinnersRegistry
 
 from local.airflow_env import REPO_ROOT
 from local.pipeline import (
-    CountryRun,
     LocalEnvironment,
+    ModelRun,
     local_training_budget,
     next_month,
     return_value,
@@ -44,10 +47,25 @@ DEFAULT_ITEMS = 3000
 # --------------------------------------------------------------------------------------------
 
 
-def summarize(run: CountryRun, stack, settings: dict[str, Any], workdir: Path) -> dict[str, Any]:
-    """What the final table shows for one country, read back from the stack."""
-    cc = run.country
-    row: dict[str, Any] = {"country": cc.upper(), "ok": run.ok, "error": run.error}
+def demo_plan(local: LocalEnvironment, months: list[str]) -> list[dict[str, Any]]:
+    """Every model's plan: all four DAGs in month 1; month 2 (the regulation change) retrains,
+    evaluates and deploys."""
+    return [
+        local.plan(months[0]),
+        local.plan(months[1], steps=("train", "evaluate", "deploy")),
+    ]
+
+
+def summarize(
+    run: ModelRun, model: Model, stack, settings: dict[str, Any], workdir: Path
+) -> dict[str, Any]:
+    """What the final table shows for one model, read back from the stack."""
+    row: dict[str, Any] = {
+        "model": model.label,
+        "key": model.key,
+        "ok": run.ok,
+        "error": run.error,
+    }
     winners = WinnersRegistry(
         boto3.resource(
             "dynamodb",
@@ -57,20 +75,22 @@ def summarize(run: CountryRun, stack, settings: dict[str, Any], workdir: Path) -
             aws_secret_access_key="testing",  # noqa: S106 - the local stack's placeholder
         ).Table(settings["winners_table"])
     )
-    current = winners.current(cc)
+    current = winners.current(model.key)
     if current:
         row["champion"] = current.get("model_name")
         row["champion_month"] = current.get("data_month")
         row["champion_version"] = current.get("version")
     # The decisions as the winners table recorded them (append-only history), oldest first.
     row["decisions"] = []
-    for entry in winners.history(cc):
+    for entry in winners.history(model.key):
         decision = entry.get("decision", {})
         report_local = None
         report_uri = entry.get("report_uri")
         if report_uri:
             bucket, key = report_uri.removeprefix("s3://").split("/", 1)
-            report_local = workdir / "reports" / f"{cc}-{entry.get('data_month')}-report.html"
+            report_local = (
+                workdir / "reports" / f"{model.key}-{entry.get('data_month')}-report.html"
+            )
             stack.client("s3").download_file(bucket, key, str(report_local))
         row["decisions"].append(
             {
@@ -98,15 +118,26 @@ def summarize(run: CountryRun, stack, settings: dict[str, Any], workdir: Path) -
             row["endpoint"] = endpoint
             row["endpoint_status"] = described["EndpointStatus"]
             row["endpoint_config"] = described["EndpointConfigName"]
-            row["prediction"] = live_prediction(stack, endpoint, cc, workdir)
+            row["prediction"] = live_prediction(stack, endpoint, workdir / "data" / model.prefix)
     return row
 
 
-def live_prediction(stack, endpoint: str, cc: str, workdir: Path) -> dict[str, Any]:
-    """Send one product of the latest month to the endpoint."""
-    samples = sorted((workdir / "data" / cc).glob("*/unlabeled/*.jsonl"))
+def latest_unlabeled_product(model_data: Path) -> dict[str, Any]:
+    """The first unlabeled product of the latest month under one model's data directory.
+
+    ``*/unlabeled`` is one level down only: a country's default model (``de/``) does not pick up
+    its schemes' months (``de/batteries/<month>/``).
+    """
+    samples = sorted(model_data.glob("*/unlabeled/*.jsonl"))
+    if not samples:
+        raise FileNotFoundError(f"{model_data}: no <month>/unlabeled/*.jsonl to send")
     with samples[-1].open() as handle:
-        product = json.loads(handle.readline())
+        return json.loads(handle.readline())
+
+
+def live_prediction(stack, endpoint: str, model_data: Path) -> dict[str, Any]:
+    """Send one product of the model's latest month (under ``model_data``) to the endpoint."""
+    product = latest_unlabeled_product(model_data)
     response = stack.client("sagemaker-runtime").invoke_endpoint(
         EndpointName=endpoint,
         ContentType="application/json",
@@ -123,48 +154,73 @@ def live_prediction(stack, endpoint: str, cc: str, workdir: Path) -> dict[str, A
     }
 
 
-def print_table(rows: list[dict[str, Any]]) -> None:
-    say("\n" + "=" * 100)
+def table_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """The final table as text: one block per model (``DE``, ``DE batteries``, ...)."""
+    lines = ["\n" + "=" * 100]
     for row in rows:
         status = "OK" if row["ok"] else f"FAILED — {row['error']}"
-        say(f"{row['country']}  {status}")
-        say(
+        lines.append(f"{row['model']}  {status}")
+        lines.append(
             f"  champion        {row.get('champion', '-')} (data {row.get('champion_month', '-')},"
             f" winners version {row.get('champion_version', '-')})"
         )
         for decision in row.get("decisions", []):
-            say(
+            lines.append(
                 f"  {decision['month']} decision  {decision['outcome']}: challenger macro-F1 "
                 f"{_fmt(decision['challenger_macro_f1'])} vs champion "
                 f"{_fmt(decision['champion_macro_f1'])}, p={_fmt(decision['p_value'])}"
             )
-            say(f"                  reasons: {decision['reasons']}")
-            say(f"                  report:  {decision['report']}")
+            lines.append(f"                  reasons: {decision['reasons']}")
+            lines.append(f"                  report:  {decision['report']}")
         if "endpoint" in row:
             prediction = row["prediction"]
-            say(
+            lines.append(
                 f"  endpoint        {row['endpoint']}: {row['endpoint_status']} on "
                 f"{row['endpoint_config']}"
             )
-            say(
+            lines.append(
                 f"  live prediction {prediction['title']!r} -> {prediction['label']} "
                 f"(confidence {prediction['confidence']:.2f})"
             )
         if "rows_scored" in row:
-            say(
+            lines.append(
                 f"  batch           {row['rows_scored']} rows scored, "
                 f"{row['rows_flagged']} flagged for review"
             )
-    say("=" * 100)
+    lines.append("=" * 100)
+    return lines
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    for line in table_lines(rows):
+        say(line)
+
+
+def demo_failures(rows: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """(models with a failed step, models whose month-2 challenger did not win), by label."""
+    failed = [row["model"] for row in rows if not row["ok"]]
+    kept_champion = [
+        row["model"]
+        for row in rows
+        if row["ok"] and not (row["decisions"] and row["decisions"][-1]["winner_changed"])
+    ]
+    return failed, kept_champion
 
 
 def _fmt(value: Any) -> str:
     return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
+def _exit_on_sigterm(*_: object) -> None:
+    # Once only: timeout(1) signals its child and then the child's whole process group, and a
+    # second SystemExit inside the clean-up would leave the workers running without their stack.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    sys.exit(143)
+
+
 def driver_main(args: argparse.Namespace) -> int:
     # SIGTERM (a CI timeout, `kill`) unwinds like Ctrl-C: the stack stops its jobs and servers.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     started = time.monotonic()
     countries = [c.strip().lower() for c in args.countries.split(",") if c.strip()]
     months = [args.first_month, next_month(args.first_month)]
@@ -182,33 +238,34 @@ def driver_main(args: argparse.Namespace) -> int:
         on_slack=on_slack,
     ) as local:
         say(f"local stack on {local.stack.endpoint_url}; Slack sink on {local.sink.url}")
+        models = local.models
         say(
-            f"demo data: {len(countries)} countries x {len(months)} months, "
-            f"{args.items} labeled items each ({local.uploaded_files} files)"
+            f"demo data: {len(models)} models ({', '.join(m.key for m in models)}) x "
+            f"{len(months)} months, {args.items} labeled items each "
+            f"({local.uploaded_files} files)"
         )
-        plan = [
-            local.plan(months[0]),
-            local.plan(months[1], steps=("train", "evaluate", "deploy")),
-        ]
-        runs: dict[str, CountryRun] = {}
+        plan = demo_plan(local, months)
+        runs: dict[str, ModelRun] = {}
         threads = [
             threading.Thread(
-                target=lambda cc=cc: runs.__setitem__(cc, local.run(cc, plan, follow=True)),
-                name=f"demo-{cc}",
+                target=lambda key=m.key: runs.__setitem__(key, local.run(key, plan, follow=True)),
+                name=f"demo-{m.key}",
             )
-            for cc in countries
+            for m in models
         ]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
 
-        rows = [summarize(runs[cc], local.stack, local.settings, local.workdir) for cc in countries]
+        rows = [
+            summarize(runs[m.key], m, local.stack, local.settings, local.workdir) for m in models
+        ]
         print_table(rows)
         elapsed = time.monotonic() - started
         (local.workdir / "summary.json").write_text(
             json.dumps(
-                {"seconds": elapsed, "countries": rows, "slack_messages": len(local.sink.messages)},
+                {"seconds": elapsed, "models": rows, "slack_messages": len(local.sink.messages)},
                 indent=2,
                 default=str,
             )
@@ -218,12 +275,7 @@ def driver_main(args: argparse.Namespace) -> int:
             f"details in {local.workdir}"
         )
 
-    failures = [row["country"] for row in rows if not row["ok"]]
-    regulation = [
-        row["country"]
-        for row in rows
-        if row["ok"] and not (row["decisions"] and row["decisions"][-1]["winner_changed"])
-    ]
+    failures, regulation = demo_failures(rows)
     if failures:
         say(f"FAILED: {', '.join(failures)}")
         return 1
@@ -240,10 +292,12 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "--countries", default=",".join(DEFAULT_COUNTRIES), help="comma-separated ISO codes"
+        "--countries",
+        default=",".join(DEFAULT_COUNTRIES),
+        help="comma-separated ISO codes; every enabled model (scheme) of each runs",
     )
     parser.add_argument(
-        "--items", type=int, default=DEFAULT_ITEMS, help="labeled items per country and month"
+        "--items", type=int, default=DEFAULT_ITEMS, help="labeled items per model and month"
     )
     parser.add_argument(
         "--first-month",

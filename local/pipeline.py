@@ -1,14 +1,17 @@
 """The local environment the demo, the end-to-end tests and the benchmark share.
 
 `LocalEnvironment` starts the local AWS + SageMaker stack and a Slack webhook sink, creates the
-resources the DAGs expect (local/provision.py), generates and uploads demo catalogs, writes one
-countries file per month (the code-table version follows the regulation change) and prepares an
-Airflow metadata DB. `run()` then runs DAGs for a country in a worker process:
+resources the DAGs expect (local/provision.py), writes one countries file per month (the
+code-table version follows the regulation change), generates and uploads a demo catalog for every
+model of the chosen countries (a model is a country's default model or one of its schemes: ``de``,
+``de-batteries``) and prepares an Airflow metadata DB. `run()` then runs DAGs for one model in a
+worker process:
 
-    python -m local.pipeline --country gb --plan '[{"month": ..., "steps": [...]}]' --result f
+    python -m local.pipeline --model de-batteries --plan '[{"month": ..., "steps": [...]}]' \
+        --result f
 
 The worker runs its plan's DAGs in order with `dag.test()` (Airflow's embedded mode, SQLite) in
-one process, so Airflow starts once per country.
+one process, so Airflow starts once per model.
 """
 
 from __future__ import annotations
@@ -28,13 +31,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from mlops.config import DAG_KINDS, Model, enabled_models, get_model, merge_scheme
 
 from local.airflow_env import REPO_ROOT, airflow_environ, migrate
 
 COUNTRIES_FILE = REPO_ROOT / "include" / "config" / "countries.yaml"
-ALL_STEPS = ("train", "evaluate", "deploy", "batch_inference")
-# Two CPU cores run every country's jobs locally: the demo and the end-to-end tests tune with two
-# trials per country and bake a canary for 5 s instead of the countries file's budget and waits,
+# Two CPU cores run every model's jobs locally: the demo and the end-to-end tests tune with two
+# trials per model and bake a canary for 5 s instead of the countries file's budget and waits,
 # which apply on AWS unchanged. (Fewer neural epochs were tried: with two random trials a low
 # learning-rate draw then misses the 0.6 floor, and the country rightly gets no champion.)
 LOCAL_HPO_BUDGET = {"training": {"hpo": {"max_jobs": 2, "max_parallel_jobs": 2}}}
@@ -42,7 +45,7 @@ LOCAL_CANARY = {"wait_seconds": 5, "termination_wait_seconds": 0}
 
 
 def local_training_budget(entry: dict) -> dict:
-    """The local budget for one countries-file entry (see LOCAL_HPO_BUDGET)."""
+    """The local budget for one model's countries-file fields (see LOCAL_HPO_BUDGET)."""
     budget = {"training": dict(LOCAL_HPO_BUDGET["training"])}
     if entry.get("endpoint", {}).get("canary"):
         budget["endpoint"] = {"canary": LOCAL_CANARY}
@@ -71,10 +74,15 @@ def return_value(outcome: dict[str, Any], task_id: str) -> Any:
 # --------------------------------------------------------------------------------------------
 
 
+def dag_runs(model: Model, steps: list[str] | tuple[str, ...]) -> list[tuple[str, str]]:
+    """(kind, DAG id) for each step of one model's month, in order; unknown kinds are refused."""
+    return [(kind, model.dag_id(kind)) for kind in steps]
+
+
 def run_steps(
-    country: str, month: str, steps: list[str], challenger: str | None, retries: int | None
+    model: Model, month: str, steps: list[str], challenger: str | None, retries: int | None
 ) -> list[dict[str, Any]]:
-    """Run ``steps`` (DAG kinds) for one country and month, stopping at the first failure.
+    """Run ``steps`` (DAG kinds) for one model and month, stopping at the first failure.
 
     evaluate takes the challenger that train registered in this plan, else ``challenger``.
     """
@@ -87,9 +95,8 @@ def run_steps(
         "deploy": {},
         "batch_inference": {"data_month": month},
     }
-    for kind in steps:
-        dag_id = f"{kind}__{country}"
-        say(f"[{country}] {month} {dag_id} started")
+    for kind, dag_id in dag_runs(model, steps):
+        say(f"[{model.key}] {month} {dag_id} started")
         outcome = run(dag_id, confs[kind], retries) | {"month": month, "kind": kind}
         outcomes.append(outcome)
         failed = sorted(
@@ -97,7 +104,8 @@ def run_steps(
         )
         detail = f" (failed: {', '.join(failed)})" if failed else ""
         say(
-            f"[{country}] {month} {dag_id} {outcome['state']} in {outcome.get('seconds')} s{detail}"
+            f"[{model.key}] {month} {dag_id} {outcome['state']} in {outcome.get('seconds')} s"
+            f"{detail}"
         )
         if outcome["state"] != "success":
             break
@@ -109,7 +117,7 @@ def run_steps(
 
 def worker_main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local.pipeline")
-    parser.add_argument("--country", required=True)
+    parser.add_argument("--model", required=True, help="model key: de, de-batteries, ...")
     parser.add_argument("--plan", required=True, help="JSON list of {month, countries_file, steps}")
     parser.add_argument("--result", required=True)
     parser.add_argument("--retries", type=int, help="override every task's retries")
@@ -119,9 +127,9 @@ def worker_main(argv: list[str] | None = None) -> int:
         # Each month names its own countries file; DAG files and tasks read it at parse/run time.
         os.environ["MLOPS_COUNTRIES_FILE"] = entry["countries_file"]
         month_outcomes = run_steps(
-            args.country,
+            get_model(args.model, Path(entry["countries_file"])),
             entry["month"],
-            entry.get("steps", list(ALL_STEPS)),
+            entry.get("steps", list(DAG_KINDS)),
             entry.get("challenger"),
             args.retries,
         )
@@ -138,8 +146,10 @@ def worker_main(argv: list[str] | None = None) -> int:
 
 
 @dataclass
-class CountryRun:
-    country: str
+class ModelRun:
+    """What one model's worker did: its DAG outcomes in order, and why it failed if it did."""
+
+    model: str  # the model key: de, de-batteries
     outcomes: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
     log: Path | None = None
@@ -161,18 +171,35 @@ def write_countries_file(
 ) -> Path:
     """The default countries file restricted to ``countries``, with the month's code table.
 
-    ``overrides`` (a dict, or a function of the entry giving one — e.g. the local training
-    budget) is merged into every country entry.
+    Every model of a chosen country runs: its default model and each of its schemes, all on the
+    month's code-table version. ``overrides`` (a dict, or a function of a model's fields giving
+    one — e.g. the local training budget) applies to every model: merged into each country entry,
+    and into each scheme where the scheme sets the value itself (what it does not set it inherits
+    from its entry, which has the change already).
     """
     document = yaml.safe_load(COUNTRIES_FILE.read_text())
     wanted = set(countries)
     unknown = wanted - {entry["code"] for entry in document["countries"]}
     if unknown:
         raise SystemExit(f"countries {sorted(unknown)} are not in {COUNTRIES_FILE}")
+
+    def changes_for(fields: dict) -> dict:
+        return (overrides(fields) if callable(overrides) else overrides) or {}
+
     for entry in document["countries"]:
         entry["enabled"] = entry["code"] in wanted
         entry["code_table_version"] = code_table_version
-        _merge(entry, (overrides(entry) if callable(overrides) else overrides) or {})
+        schemes = entry.get("schemes") or {}
+        for scheme in schemes.values():
+            scheme["code_table_version"] = code_table_version
+            if not entry["enabled"]:
+                scheme["enabled"] = False
+        scheme_changes = {
+            name: changes_for(merge_scheme(entry, scheme)) for name, scheme in schemes.items()
+        }
+        _merge(entry, changes_for(entry))
+        for name, scheme in schemes.items():
+            _merge_where_set(scheme, scheme_changes[name])
     path.write_text(yaml.safe_dump(document, sort_keys=False))
     return path
 
@@ -183,6 +210,23 @@ def _merge(target: dict, changes: dict) -> None:
             _merge(target[key], value)
         else:
             target[key] = value
+
+
+def _merge_where_set(scheme: dict, changes: dict) -> None:
+    """Merge ``changes`` into a scheme's own fields, only at the values the scheme sets.
+
+    A scheme's section merges with its entry's key by key, and a value inside a section replaces
+    the inherited one whole: a change merged into a value the scheme does not set would drop the
+    rest of what it inherits (e.g. a training budget without the entry's hyperparameter ranges).
+    """
+    for key, value in changes.items():
+        if key not in scheme:
+            continue
+        own = scheme[key]
+        if isinstance(value, dict) and isinstance(own, dict):
+            _merge(own, {inner: v for inner, v in value.items() if inner in own})
+        else:
+            scheme[key] = value
 
 
 def upload_tree(s3, local_root: Path, bucket: str, kms_key_arn: str) -> int:
@@ -225,6 +269,7 @@ class LocalEnvironment:
         self.country_overrides = country_overrides
         self.on_slack = on_slack
         self.countries_files: dict[str, Path] = {}
+        self.models: list[Model] = []  # the chosen countries' enabled models, in file order
         self._workers: list[subprocess.Popen] = []
 
     def __enter__(self) -> LocalEnvironment:
@@ -241,13 +286,25 @@ class LocalEnvironment:
         self.stack = LocalStack(port=0, workdir=self.workdir / "stack").start()
         try:
             self.settings = provision(self.stack.client, load_local_settings())
-            for cc in self.countries:
+            for month in self.months:
+                version = code_table_version(month, self.regulation_change_from)
+                self.countries_files[month] = write_countries_file(
+                    self.workdir / f"countries-{month}.yaml",
+                    self.countries,
+                    version,
+                    self.country_overrides,
+                )
+            # Every month's file has the same models; only the code-table version differs.
+            self.models = enabled_models(self.countries_files[self.months[0]])
+            for model in self.models:
                 for month in self.months:
                     generate_month(
                         self.workdir / "data",
-                        cc,
+                        model.country,
                         month,
                         self.items,
+                        scheme=model.scheme,
+                        prefix=model.prefix,
                         seed=self.seed,
                         regulation_change_from=self.regulation_change_from,
                     )
@@ -257,14 +314,6 @@ class LocalEnvironment:
                 self.settings["data_bucket"],
                 self.settings["kms_key_arn"],
             )
-            for month in self.months:
-                version = code_table_version(month, self.regulation_change_from)
-                self.countries_files[month] = write_countries_file(
-                    self.workdir / f"countries-{month}.yaml",
-                    self.countries,
-                    version,
-                    self.country_overrides,
-                )
             self.env = airflow_environ(
                 self.workdir / "airflow" / "template",
                 self.stack.environ(),
@@ -288,7 +337,8 @@ class LocalEnvironment:
         self.stack.stop()
         self.sink.stop()
 
-    def plan(self, month: str, steps: list[str] | tuple[str, ...] = ALL_STEPS, **extra) -> dict:
+    def plan(self, month: str, steps: list[str] | tuple[str, ...] = DAG_KINDS, **extra) -> dict:
+        """One month of a worker's plan: its DAG kinds, run against the month's countries file."""
         return {
             "month": month,
             "countries_file": str(self.countries_files[month]),
@@ -297,17 +347,18 @@ class LocalEnvironment:
         }
 
     def start(
-        self, country: str, plan: list[dict], *, name: str | None = None, retries: int | None = None
+        self, model: str, plan: list[dict], *, name: str | None = None, retries: int | None = None
     ) -> tuple[subprocess.Popen, Path, Path]:
-        """Start a worker; its own Airflow home (a copy of the migrated DB) is kept per name."""
-        name = name or country
+        """Start a worker for one model (by key); its own Airflow home (a copy of the migrated
+        DB) is kept per name (default: the model key)."""
+        name = name or model
         home = self.workdir / "airflow" / name
         if not home.exists():
             shutil.copytree(self.workdir / "airflow" / "template", home)
         result_file = self.workdir / "results" / f"{name}.json"
         result_file.unlink(missing_ok=True)
         log_file = self.workdir / "logs" / f"{name}.log"
-        command = [sys.executable, "-m", "local.pipeline", "--country", country]
+        command = [sys.executable, "-m", "local.pipeline", "--model", model]
         command += ["--plan", json.dumps(plan), "--result", str(result_file)]
         if retries is not None:
             command += ["--retries", str(retries)]
@@ -329,35 +380,36 @@ class LocalEnvironment:
 
     @staticmethod
     def collect(
-        country: str,
+        model: str,
         proc: subprocess.Popen,
         result_file: Path,
         log_file: Path,
         *,
         follow: bool = False,
-    ) -> CountryRun:
-        """Wait for a worker; with ``follow``, echo its progress lines (``[cc] ...``) meanwhile."""
+    ) -> ModelRun:
+        """Wait for a worker; with ``follow``, echo its progress lines (``[key] ...``) meanwhile."""
         if follow:
             with log_file.open() as log:
                 while True:
                     line = log.readline()
                     if line:
-                        if line.startswith(f"[{country}] "):
+                        if line.startswith(f"[{model}] "):
                             say(line.rstrip())
                     elif proc.poll() is not None:
                         break
                     else:
                         time.sleep(0.5)
         returncode = proc.wait()
-        result = CountryRun(country, log=log_file)
+        result = ModelRun(model, log=log_file)
         if result_file.exists():
             result.outcomes = json.loads(result_file.read_text())
         if returncode != 0:
             result.error = f"a DAG run failed (log: {log_file})"
         return result
 
-    def run(self, country: str, plan: list[dict], *, follow: bool = False, **kwargs) -> CountryRun:
-        return self.collect(country, *self.start(country, plan, **kwargs), follow=follow)
+    def run(self, model: str, plan: list[dict], *, follow: bool = False, **kwargs) -> ModelRun:
+        """Run one model's plan in a worker and wait for it (see `start` and `collect`)."""
+        return self.collect(model, *self.start(model, plan, **kwargs), follow=follow)
 
 
 if __name__ == "__main__":

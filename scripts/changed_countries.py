@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
-"""Print the enabled countries a git change touches (for CI's train stage), space-separated.
+"""Print the enabled models a git change touches (for CI's train stage), space-separated.
 
-A country is touched when its entry in the countries file is new or differs between BASE and
-HEAD; every enabled country is touched when code that all models share changed (the training
-or processing image, the library, the train DAG). Needs git and PyYAML.
+Each model is printed as its DAG id suffix: ``de`` for a country's default model (``train__de``),
+``de__batteries`` for a scheme's (``train__de__batteries``). A model is touched when what
+defines it in the countries file is new or differs between BASE and HEAD — for a scheme, its own
+entry and the country entry it inherits from; every enabled model is touched when code that all
+models share changed (the training or processing image, the library, the train DAG). Needs git
+and PyYAML.
 
     python scripts/changed_countries.py --base "$CI_COMMIT_BEFORE_SHA"
 """
@@ -29,22 +32,38 @@ SHARED_PREFIXES = (
 NO_COMMIT = "0" * 40
 
 
-def countries_by_code(text: str | None) -> dict[str, dict[str, Any]]:
+def models_by_suffix(text: str | None) -> dict[str, tuple[bool, Any]]:
+    """DAG id suffix → (enabled, what defines the model) for every model of a countries file.
+
+    A scheme's model is defined by its country's entry (which it inherits) and its own entry;
+    whether it is enabled follows the file's rule: its own ``enabled``, else the country's.
+    """
     if not text:
         return {}
     document = yaml.safe_load(text) or {}
-    return {str(entry["code"]): entry for entry in document.get("countries", [])}
+    models: dict[str, tuple[bool, Any]] = {}
+    for entry in document.get("countries", []):
+        code = str(entry["code"])
+        country = {key: value for key, value in entry.items() if key != "schemes"}
+        enabled = bool(country.get("enabled", True))
+        models[code] = (enabled, country)
+        for scheme, overrides in (entry.get("schemes") or {}).items():
+            scheme_enabled = bool((overrides or {}).get("enabled", enabled))
+            models[f"{code}__{scheme}"] = (scheme_enabled, (country, overrides))
+    return models
 
 
 def touched_countries(
     base_text: str | None, head_text: str | None, changed_paths: list[str]
 ) -> list[str]:
-    """Enabled countries whose entry changed, or all enabled ones when shared code changed."""
-    base, head = countries_by_code(base_text), countries_by_code(head_text)
-    enabled = [code for code, entry in head.items() if entry.get("enabled", True)]
+    """Enabled models whose definition changed, or all enabled ones when shared code changed."""
+    base, head = models_by_suffix(base_text), models_by_suffix(head_text)
+    enabled = [suffix for suffix, (on, _) in head.items() if on]
     if any(path.startswith(SHARED_PREFIXES) for path in changed_paths):
         return sorted(enabled)
-    return sorted(code for code in enabled if base.get(code) != head[code])
+    return sorted(
+        suffix for suffix in enabled if suffix not in base or base[suffix][1] != head[suffix][1]
+    )
 
 
 def _git(*args: str) -> subprocess.CompletedProcess:

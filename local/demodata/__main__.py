@@ -1,4 +1,7 @@
-"""``python -m local.demodata --country de --month 2026-10 --items 5000 --out DIR``"""
+"""``python -m local.demodata --country de --month 2026-10 --items 5000 --out DIR``
+
+``--country de`` is the country's default model (``de/...``); ``--model de-batteries`` is one of
+its further schemes (``de/batteries/...``); both repeat and mix."""
 
 from __future__ import annotations
 
@@ -8,17 +11,34 @@ import sys
 from dataclasses import asdict
 
 from local.demodata.catalog import COUNTRIES
-from local.demodata.generator import DEFAULT_LABEL_NOISE, DEFAULT_REGULATION_CHANGE, generate_month
+from local.demodata.generator import (
+    DEFAULT_LABEL_NOISE,
+    DEFAULT_REGULATION_CHANGE,
+    generate_month,
+    model_keys,
+    split_model_key,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m local.demodata", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m local.demodata",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument(
         "--country",
         action="append",
-        required=True,
+        default=[],
         choices=sorted(COUNTRIES),
-        help="country code; repeat for several",
+        help="country code (its default model); repeat for several",
+    )
+    parser.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        choices=model_keys(),
+        help="model key: a country code or <cc>-<scheme>; repeat for several",
     )
     parser.add_argument(
         "--month", action="append", required=True, help="YYYY-MM; repeat for several"
@@ -36,15 +56,19 @@ def main(argv: list[str] | None = None) -> int:
         help="first month of code table v2 (YYYY-MM), or 'none'",
     )
     args = parser.parse_args(argv)
+    if not args.country and not args.model:
+        parser.error("name at least one --country or --model")
+    models = [(cc, None) for cc in args.country] + [split_model_key(key) for key in args.model]
     change = None if args.regulation_change_from.lower() == "none" else args.regulation_change_from
     try:
-        for country in args.country:
+        for country, scheme in models:
             for month in args.month:
                 summary = generate_month(
                     args.out,
                     country,
                     month,
                     args.items,
+                    scheme=scheme,
                     unlabeled_items=args.unlabeled_items,
                     seed=args.seed,
                     regulation_change_from=change,

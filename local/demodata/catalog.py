@@ -1,9 +1,10 @@
 """What the demo catalogs are made of: product types, their attributes, words per language and
-each country's code tables (v1, and v2 after the regulation change). Stdlib only."""
+each country's code tables (v1, and v2 after the regulation change), plus the further schemes a
+country has (DE batteries: its own battery types, words and code tables). Stdlib only."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -340,13 +341,20 @@ class CodeTable:
     assignment: dict[str, str]  # product type -> code
 
 
-def _table(version: str, codes: dict[str, tuple[str, tuple[str, ...]]]) -> CodeTable:
+def _table(
+    version: str,
+    codes: dict[str, tuple[str, tuple[str, ...]]],
+    type_keys: frozenset[str] = frozenset(TYPES_BY_KEY),
+) -> CodeTable:
     assignment = {ptype: code for code, (_, types) in codes.items() for ptype in types}
-    missing = set(TYPES_BY_KEY) - set(assignment)
+    missing = type_keys - set(assignment)
     if missing:
         raise AssertionError(
             f"code table {version} leaves product types unassigned: {sorted(missing)}"
         )
+    unknown = set(assignment) - type_keys
+    if unknown:
+        raise AssertionError(f"code table {version} assigns unknown product types: {unknown}")
     return CodeTable(version, {code: desc for code, (desc, _) in codes.items()}, assignment)
 
 
@@ -428,16 +436,304 @@ _GB_V2 = {
 }
 
 
+# ---- DE batteries: a second scheme of one country --------------------------------------------
+# Loose batteries sold on their own, classed after an EU-batteries-regulation-like scheme. v1 knows
+# the three old categories (e-bike, e-scooter and car traction batteries count as industrial);
+# v2, the regulation change, gives light means of transport and electric vehicles codes of their
+# own, so a v1 champion cannot name them.
+
+
+@dataclass(frozen=True)
+class BatteryType:
+    key: str
+    share: float  # relative frequency in the catalog
+    weight_kg: tuple[float, float]
+    voltages: tuple[str, ...]  # nominal voltages, as printed on the product
+    capacities: tuple[str, ...]  # rated capacities with their unit (mAh, Ah, Wh, kWh)
+    chemistries: tuple[str, ...]
+    power: tuple[str, ...]  # the record's power_source: how the battery itself is charged
+    brands: tuple[str, ...]
+
+
+_CELLS = ("Voltaro", "Zellwerk", "Ampera", "Kestrel", "Nordlys")
+_PACKS = ("Kraftwerk", "Ironbark", "Zellwerk", "Voltaro", "Akkutec")
+_AUTO = ("Startwerk", "Polaris Energie", "Bleifeld", "Ampera")
+_MOBILITY = ("Velostrom", "Akkutec", "Trittwerk", "Zellwerk")
+_STORAGE = ("Speicherhaus", "Sonnwerk", "Polaris Energie", "Akkutec")
+
+BATTERY_TYPES: tuple[BatteryType, ...] = (
+    BatteryType(
+        "aa_cells",
+        1.2,
+        (0.05, 0.4),
+        ("1,5",),
+        ("2850 mAh", "3000 mAh", "2700 mAh"),
+        ("Alkali", "Lithium"),
+        ("none",),
+        _CELLS,
+    ),
+    BatteryType(
+        "button_cell",
+        0.8,
+        (0.003, 0.03),
+        ("3", "1,55"),
+        ("220 mAh", "240 mAh", "40 mAh"),
+        ("Lithium", "Silberoxid"),
+        ("none",),
+        _CELLS,
+    ),
+    BatteryType(
+        "rechargeable_aaa",
+        0.8,
+        (0.04, 0.2),
+        ("1,2",),
+        ("800 mAh", "950 mAh", "1100 mAh"),
+        ("NiMH",),
+        ("usb", "mains"),
+        _CELLS,
+    ),
+    BatteryType(
+        "laptop_battery",
+        0.6,
+        (0.2, 0.6),
+        ("11,1", "14,8", "10,8"),
+        ("4400 mAh", "5200 mAh", "56 Wh"),
+        ("Li-Ion", "Li-Polymer"),
+        ("mains",),
+        _PACKS,
+    ),
+    BatteryType(
+        "tool_battery",
+        0.8,
+        (0.35, 1.3),
+        ("18", "12", "36"),
+        ("2,0 Ah", "4,0 Ah", "5,0 Ah"),
+        ("Li-Ion",),
+        ("mains",),
+        _PACKS,
+    ),
+    BatteryType(
+        "car_starter_battery",
+        1.0,
+        (12.0, 26.0),
+        ("12",),
+        ("60 Ah", "74 Ah", "95 Ah"),
+        ("Blei-Säure", "AGM", "EFB"),
+        ("mains",),
+        _AUTO,
+    ),
+    BatteryType(
+        "motorcycle_battery",
+        0.5,
+        (1.5, 6.0),
+        ("12",),
+        ("6 Ah", "9 Ah", "14 Ah"),
+        ("AGM", "Gel", "LiFePO4"),
+        ("mains",),
+        _AUTO,
+    ),
+    BatteryType(
+        "ebike_battery",
+        0.9,
+        (2.2, 4.5),
+        ("36", "48"),
+        ("500 Wh", "625 Wh", "750 Wh"),
+        ("Li-Ion",),
+        ("mains",),
+        _MOBILITY,
+    ),
+    BatteryType(
+        "escooter_battery",
+        0.6,
+        (1.5, 7.0),
+        ("36", "48", "52"),
+        ("7,8 Ah", "10,4 Ah", "15 Ah"),
+        ("Li-Ion",),
+        ("mains",),
+        _MOBILITY,
+    ),
+    BatteryType(
+        "home_storage",
+        0.5,
+        (45.0, 130.0),
+        ("48", "51,2"),
+        ("5 kWh", "10 kWh", "15 kWh"),
+        ("LiFePO4",),
+        ("mains", "solar"),
+        _STORAGE,
+    ),
+    BatteryType(
+        "forklift_battery",
+        0.3,
+        (250.0, 1600.0),
+        ("24", "48", "80"),
+        ("375 Ah", "620 Ah", "930 Ah"),
+        ("Blei-Säure", "LiFePO4"),
+        ("mains",),
+        _STORAGE,
+    ),
+    BatteryType(
+        "ev_traction_module",
+        0.5,
+        (9.0, 45.0),
+        ("58", "355", "400"),
+        ("2,6 kWh", "5,2 kWh", "64 kWh"),
+        ("NMC", "LFP"),
+        ("mains",),
+        _MOBILITY + ("Polaris Energie",),
+    ),
+)
+BATTERY_TYPES_BY_KEY = {t.key: t for t in BATTERY_TYPES}
+
+# Templates may use {brand}, {noun}, {voltage}, {capacity}, {chemistry}, {weight}, {pieces}.
+GERMAN_BATTERIES = Language(
+    nouns={
+        "aa_cells": ("Mignon-Batterien AA", "AA Batterien", "Batterien LR6"),
+        "button_cell": ("Knopfzelle", "Knopfzellen CR2032", "Uhrenbatterie"),
+        "rechargeable_aaa": ("Akku AAA", "Micro-Akkus", "NiMH-Akkus AAA"),
+        "laptop_battery": ("Laptop-Akku", "Notebook-Ersatzakku", "Akku für Notebook"),
+        "tool_battery": ("Werkzeugakku", "Wechselakku", "Akkupack für Elektrowerkzeug"),
+        "car_starter_battery": ("Autobatterie", "Starterbatterie", "KFZ-Batterie"),
+        "motorcycle_battery": ("Motorradbatterie", "Rollerbatterie", "Starterbatterie Motorrad"),
+        "ebike_battery": ("E-Bike-Akku", "Pedelec-Akku", "Rahmenakku"),
+        "escooter_battery": ("E-Scooter-Akku", "Ersatzakku für E-Roller", "Scooter-Akku"),
+        "home_storage": ("Stromspeicher", "Batteriespeicher", "Heimspeicher"),
+        "forklift_battery": (
+            "Staplerbatterie",
+            "Antriebsbatterie Gabelstapler",
+            "Traktionsbatterie",
+        ),
+        "ev_traction_module": (
+            "Batteriemodul Elektroauto",
+            "Hochvolt-Batteriemodul",
+            "EV-Akkumodul",
+        ),
+    },
+    descriptions={
+        "aa_cells": (
+            "{pieces} {noun}, {voltage} V, {chemistry}, lange Lagerfähigkeit.",
+            "{noun} im Vorteilspack mit {pieces} Stück für Fernbedienung und Spielzeug.",
+        ),
+        "button_cell": (
+            "{noun} {voltage} V, {capacity}, für Uhren, Waagen und Autoschlüssel.",
+            "{pieces} x {noun} aus {chemistry}, kindersichere Verpackung.",
+        ),
+        "rechargeable_aaa": (
+            "{pieces} wiederaufladbare {noun}, {capacity}, geringe Selbstentladung.",
+            "{noun} {voltage} V {chemistry}, bis zu 1000 Ladezyklen.",
+        ),
+        "laptop_battery": (
+            "{noun} {voltage} V, {capacity}, passend für viele Business-Modelle.",
+            "Ersatz-{noun} mit Schutzschaltung, {chemistry}, {weight} kg.",
+        ),
+        "tool_battery": (
+            "{noun} {voltage} V {capacity} {chemistry} mit Ladestandsanzeige.",
+            "Kompatibler {noun} für Bohrschrauber und Kreissägen, {capacity}.",
+        ),
+        "car_starter_battery": (
+            "{noun} {voltage} V {capacity}, {chemistry}, wartungsfrei, 680 A Kaltstart.",
+            "{noun} für Start-Stopp-Fahrzeuge, {capacity}, einbaufertig.",
+        ),
+        "motorcycle_battery": (
+            "{noun} {voltage} V {capacity} {chemistry}, auslaufsicher, vorgeladen.",
+            "{noun} für Motorrad, Roller und Quad, {capacity}.",
+        ),
+        "ebike_battery": (
+            "{noun} {voltage} V {capacity}, {chemistry}, abschließbar, mit Ladegerät.",
+            "Ersatz-{noun} für Pedelecs mit Mittelmotor, Reichweite bis 120 km.",
+        ),
+        "escooter_battery": (
+            "{noun} {voltage} V {capacity}, {chemistry}, mit BMS, für E-Roller.",
+            "{noun} zum Nachrüsten, {capacity}, Stecker passend für gängige Scooter.",
+        ),
+        "home_storage": (
+            "{noun} {capacity} {chemistry} für Photovoltaikanlagen, {voltage} V.",
+            "Modularer {noun} mit Wechselrichter-Anschluss, {capacity}, Wandmontage.",
+        ),
+        "forklift_battery": (
+            "{noun} {voltage} V {capacity}, {chemistry}, für Flurförderzeuge im Schichtbetrieb.",
+            "{noun} mit Trog und Aquamatik, {capacity}, {weight} kg.",
+        ),
+        "ev_traction_module": (
+            "{noun} {capacity} {chemistry}, {voltage} V, Ersatzteil für Hochvolt-Speicher.",
+            "{noun} aus Rückbau, geprüft, {capacity}, nur für Fachbetriebe.",
+        ),
+    },
+    colors=("schwarz", "grau", "blau", "silber"),
+    adjectives=("Neu", "Premium", "Longlife", "Pro", "Power", "Original"),
+    common=("Versand aus Deutschland.", "Mit Rücknahmehinweis.", "Gefahrgutversand.", ""),
+    screen_unit="Zoll",
+)
+
+_BATTERY_TYPE_KEYS = frozenset(BATTERY_TYPES_BY_KEY)
+_DE_BATTERIES_V1 = {
+    "DE-BAT-GER": (
+        "Gerätebatterien (versiegelt, tragbar)",
+        ("aa_cells", "button_cell", "rechargeable_aaa", "laptop_battery", "tool_battery"),
+    ),
+    "DE-BAT-SLI": (
+        "Starter-, Licht- und Zündbatterien",
+        ("car_starter_battery", "motorcycle_battery"),
+    ),
+    "DE-BAT-IND": (
+        "Industriebatterien",
+        (
+            "ebike_battery",
+            "escooter_battery",
+            "home_storage",
+            "forklift_battery",
+            "ev_traction_module",
+        ),
+    ),
+}
+_DE_BATTERIES_V2 = {
+    **{k: v for k, v in _DE_BATTERIES_V1.items() if k != "DE-BAT-IND"},
+    "DE-BAT-IND": ("Industriebatterien", ("home_storage", "forklift_battery")),
+    "DE-BAT-LMT": (
+        "Batterien für leichte Verkehrsmittel (BattVO 2026)",
+        ("ebike_battery", "escooter_battery"),
+    ),
+    "DE-BAT-EV": ("Traktionsbatterien für Elektrofahrzeuge (BattVO 2026)", ("ev_traction_module",)),
+}
+
+
+@dataclass(frozen=True)
+class Scheme:
+    """A further regulatory scheme of a country: its own product types, words and code tables."""
+
+    name: str
+    language: Language
+    tables: dict[str, CodeTable]
+    product_types: tuple[BatteryType, ...]
+
+
 @dataclass(frozen=True)
 class Country:
     code: str
     language: Language
     tables: dict[str, CodeTable]
     price_currency: str
+    schemes: dict[str, Scheme] = field(default_factory=dict)
 
+
+DE_BATTERIES = Scheme(
+    "batteries",
+    GERMAN_BATTERIES,
+    {
+        "v1": _table("v1", _DE_BATTERIES_V1, _BATTERY_TYPE_KEYS),
+        "v2": _table("v2", _DE_BATTERIES_V2, _BATTERY_TYPE_KEYS),
+    },
+    BATTERY_TYPES,
+)
 
 COUNTRIES: dict[str, Country] = {
-    "de": Country("de", GERMAN, {"v1": _table("v1", _DE_V1), "v2": _table("v2", _DE_V2)}, "EUR"),
+    "de": Country(
+        "de",
+        GERMAN,
+        {"v1": _table("v1", _DE_V1), "v2": _table("v2", _DE_V2)},
+        "EUR",
+        {"batteries": DE_BATTERIES},
+    ),
     "fr": Country("fr", FRENCH, {"v1": _table("v1", _FR_V1), "v2": _table("v2", _FR_V2)}, "EUR"),
     "gb": Country("gb", ENGLISH, {"v1": _table("v1", _GB_V1), "v2": _table("v2", _GB_V2)}, "GBP"),
 }

@@ -13,7 +13,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from local.demodata.catalog import COUNTRIES, PRODUCT_TYPES, Country, ProductType
+from local.demodata.catalog import (
+    COUNTRIES,
+    PRODUCT_TYPES,
+    BatteryType,
+    CodeTable,
+    Country,
+    Language,
+    ProductType,
+    Scheme,
+)
 
 DEFAULT_REGULATION_CHANGE = "2026-11"
 DEFAULT_LABEL_NOISE = 0.02
@@ -27,6 +36,45 @@ def _check_country(country: str) -> Country:
         raise ValueError(
             f"country {country!r}: no demo catalog (known: {', '.join(sorted(COUNTRIES))})"
         ) from None
+
+
+def _check_scheme(country: Country, scheme: str | None) -> Scheme | None:
+    if scheme is None:
+        return None
+    try:
+        return country.schemes[scheme]
+    except KeyError:
+        known = ", ".join(sorted(country.schemes)) or "none"
+        raise ValueError(
+            f"country {country.code!r}, scheme {scheme!r}: no demo catalog (known: {known})"
+        ) from None
+
+
+def _tables(
+    country: str, scheme: str | None
+) -> tuple[Country, Scheme | None, dict[str, CodeTable]]:
+    catalog = _check_country(country)
+    found = _check_scheme(catalog, scheme)
+    return catalog, found, (found.tables if found else catalog.tables)
+
+
+def data_prefix(country: str, scheme: str | None = None) -> str:
+    """Where a model's data lives in the bucket by default: ``de`` or ``de/batteries``."""
+    catalog, found, _ = _tables(country, scheme)
+    return catalog.code if found is None else f"{catalog.code}/{found.name}"
+
+
+def model_keys() -> list[str]:
+    """Every demo catalog as a model key: ``de``, ``de-batteries``, ``fr``, ... (sorted)."""
+    schemes = [f"{cc}-{name}" for cc, country in COUNTRIES.items() for name in country.schemes]
+    return sorted([*COUNTRIES, *schemes])
+
+
+def split_model_key(key: str) -> tuple[str, str | None]:
+    """``de`` -> (``de``, None); ``de-batteries`` -> (``de``, ``batteries``); checked."""
+    country, _, scheme = key.lower().partition("-")
+    _tables(country, scheme or None)
+    return country, scheme or None
 
 
 def _check_month(month: str) -> str:
@@ -51,11 +99,13 @@ def code_table_version(
     return "v1"
 
 
-def code_table(country: str, version: str) -> dict:
-    """The code table file: ``{"codes": [{"code", "description"}...]}`` plus country, version."""
-    table = _check_country(country).tables[version]
-    return {
-        "country": country.lower(),
+def code_table(country: str, version: str, scheme: str | None = None) -> dict:
+    """The code table file: ``{"codes": [{"code", "description"}...]}`` plus country, version
+    (and scheme, for a scheme's table)."""
+    _, found, tables = _tables(country, scheme)
+    table = tables[version]
+    named = {"country": country.lower()} | ({"scheme": found.name} if found else {})
+    return named | {
         "version": version,
         "codes": [
             {"code": code, "description": desc} for code, desc in sorted(table.codes.items())
@@ -109,32 +159,80 @@ def _product(rng: random.Random, country: Country, ptype: ProductType, item_id: 
     }
 
 
+def _battery_product(rng: random.Random, lang: Language, btype: BatteryType, item_id: str) -> dict:
+    brand = rng.choice(btype.brands)
+    noun = rng.choice(lang.nouns[btype.key])
+    weight = _round(rng.uniform(*btype.weight_kg), 3)
+    values = {
+        "brand": brand,
+        "noun": noun,
+        "voltage": rng.choice(btype.voltages),
+        "capacity": rng.choice(btype.capacities),
+        "chemistry": rng.choice(btype.chemistries),
+        "weight": f"{weight:g}".replace(".", ","),  # the catalog's language writes a comma
+        "pieces": rng.choice((2, 4, 8, 10, 20)),
+    }
+    model = f"{rng.choice('ABCDEFGHKLMRSTXZ')}{rng.randint(1, 99)}"
+    rating = f"{values['voltage']} V {values['capacity']}"
+    style = rng.random()
+    if style < 0.5:
+        title = f"{brand} {noun} {rating}"
+    elif style < 0.75:
+        title = f"{brand} {rng.choice(lang.adjectives)} {noun} {model}"
+    elif style < 0.9:
+        title = f"{noun} {values['chemistry']} {brand} {model}"
+    else:  # title without the product noun: rating, weight and description have to carry it
+        title = f"{brand} {model} {rating}"
+    description = rng.choice(lang.descriptions[btype.key]).format(**values)
+    extra = rng.choice(lang.common)
+    if extra:
+        description = f"{description} {extra}"
+    return {
+        "item_id": item_id,
+        "title": title,
+        "description": description,
+        "brand": brand,
+        "weight_kg": weight if rng.random() > 0.05 else None,
+        "screen_size_in": None,
+        "battery": True,
+        "power_source": rng.choice(btype.power),
+    }
+
+
 def iter_products(
     country: str,
     month: str,
     items: int,
     *,
+    scheme: str | None = None,
     labeled: bool = True,
     seed: int = 0,
     regulation_change_from: str | None = DEFAULT_REGULATION_CHANGE,
     label_noise: float = DEFAULT_LABEL_NOISE,
 ) -> Iterator[dict]:
-    """Yield ``items`` product records for one country and month, deterministic in ``seed``."""
-    catalog = _check_country(country)
+    """Yield ``items`` product records for one country (or one of its schemes) and month,
+    deterministic in ``seed``."""
+    catalog, found, tables = _tables(country, scheme)
     version = code_table_version(month, regulation_change_from)
-    table = catalog.tables[version]
+    table = tables[version]
     codes = sorted(table.codes)
     kind = "labeled" if labeled else "unlabeled"
+    # A scheme's streams are seeded by "<cc>/<scheme>": the country's own stay what they were.
+    source = catalog.code if found is None else f"{catalog.code}/{found.name}"
     # str seeds hash with SHA-512 inside random: stable across processes and PYTHONHASHSEED.
-    rng = random.Random(f"{seed}:{catalog.code}:{month}:{kind}")
-    noise = random.Random(
-        f"{seed}:{catalog.code}:{month}:{kind}:noise"
-    )  # same products at any noise
-    weights = [t.share for t in PRODUCT_TYPES]
-    prefix = f"{catalog.code}-{month.replace('-', '')}-{'L' if labeled else 'U'}"
+    rng = random.Random(f"{seed}:{source}:{month}:{kind}")
+    noise = random.Random(f"{seed}:{source}:{month}:{kind}:noise")  # same products at any noise
+    types = PRODUCT_TYPES if found is None else found.product_types
+    weights = [t.share for t in types]
+    source_id = catalog.code if found is None else f"{catalog.code}-{found.name}"
+    prefix = f"{source_id}-{month.replace('-', '')}-{'L' if labeled else 'U'}"
     for index in range(items):
-        ptype = rng.choices(PRODUCT_TYPES, weights)[0]
-        record = _product(rng, catalog, ptype, f"{prefix}{index:07d}")
+        ptype = rng.choices(types, weights)[0]
+        item_id = f"{prefix}{index:07d}"
+        if found is None:
+            record = _product(rng, catalog, ptype, item_id)
+        else:
+            record = _battery_product(rng, found.language, ptype, item_id)
         if labeled:
             label = table.assignment[ptype.key]
             if noise.random() < label_noise:
@@ -150,6 +248,7 @@ class MonthSummary:
     code_table_version: str
     labeled_items: int
     unlabeled_items: int
+    scheme: str | None = None
     files: list[str] = field(default_factory=list)
     label_counts: dict[str, int] = field(default_factory=dict)
 
@@ -183,29 +282,40 @@ def generate_month(
     month: str,
     items: int,
     *,
+    scheme: str | None = None,
+    prefix: str | None = None,
     unlabeled_items: int | None = None,
     seed: int = 0,
     regulation_change_from: str | None = DEFAULT_REGULATION_CHANGE,
     label_noise: float = DEFAULT_LABEL_NOISE,
     part_size: int = DEFAULT_PART_SIZE,
 ) -> MonthSummary:
-    """Write ``<cc>/code_tables/<version>.json`` and ``<cc>/<month>/{labeled,unlabeled}/``."""
+    """Write ``<prefix>/code_tables/<version>.json`` and ``<prefix>/<month>/{labeled,unlabeled}/``.
+
+    ``prefix`` defaults to :func:`data_prefix`: ``<cc>``, or ``<cc>/<scheme>`` for a scheme.
+    """
     if items < 1:
         raise ValueError(f"items={items}: need at least one labeled item")
     if not 0 <= label_noise < 1:
         raise ValueError(f"label_noise={label_noise}: must be in [0, 1)")
     out = Path(out)
     cc = _check_country(country).code
+    directory = out / (prefix.strip("/") if prefix else data_prefix(cc, scheme))
     version = code_table_version(month, regulation_change_from)
     unlabeled_items = max(1, items // 5) if unlabeled_items is None else unlabeled_items
-    table_path = out / cc / "code_tables" / f"{version}.json"
+    table_path = directory / "code_tables" / f"{version}.json"
     table_path.parent.mkdir(parents=True, exist_ok=True)
     table_path.write_text(
-        json.dumps(code_table(cc, version), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        json.dumps(code_table(cc, version, scheme), ensure_ascii=False, indent=2) + "\n",
+        encoding="utf-8",
     )
-    common = {"seed": seed, "regulation_change_from": regulation_change_from}
+    common = {
+        "scheme": scheme,
+        "seed": seed,
+        "regulation_change_from": regulation_change_from,
+    }
     counts: Counter = Counter()
-    month_dir = out / cc / month
+    month_dir = directory / month
     files = [table_path]
     files += _write_parts(
         month_dir / "labeled",
@@ -222,6 +332,7 @@ def generate_month(
         )
     return MonthSummary(
         country=cc,
+        scheme=scheme,
         month=month,
         code_table_version=version,
         labeled_items=items,
@@ -245,11 +356,19 @@ def generate_scenario(
     seed: int = 0,
     regulation_change_from: str | None = DEFAULT_REGULATION_CHANGE,
 ) -> list[MonthSummary]:
-    """The demo's data: every country and month; the regulation change takes effect in its month."""
+    """The demo's data: every country, each of its schemes, and month; the regulation change
+    takes effect in its month."""
     return [
         generate_month(
-            out, cc, month, items, seed=seed, regulation_change_from=regulation_change_from
+            out,
+            cc,
+            month,
+            items,
+            scheme=scheme,
+            seed=seed,
+            regulation_change_from=regulation_change_from,
         )
         for cc in countries
+        for scheme in (None, *sorted(_check_country(cc).schemes))
         for month in months
     ]

@@ -28,7 +28,8 @@ class Policy:
     significance_level: float = 0.05
 
     @classmethod
-    def from_country(cls, evaluation: Any) -> Policy:
+    def from_evaluation(cls, evaluation: Any) -> Policy:
+        """The policy a model's ``evaluation`` section sets."""
         return cls(
             primary_metric=evaluation.primary_metric,
             absolute_floor=evaluation.absolute_floor,

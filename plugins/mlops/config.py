@@ -1,4 +1,9 @@
-"""The countries file: typed models and a loader with errors that name file, country and field.
+"""The countries file and the models it defines, with errors that name file, country, scheme and
+field.
+
+A *model* is one (country, scheme): a country entry is its default model (scheme ``None``, today's
+names), and each entry under its ``schemes`` is one more model of that country, inheriting every
+field of the entry and overriding what it sets (see ``resolve_models`` and docs/interfaces.md).
 
 Where the file is looked for, first hit wins:
 1. ``$MLOPS_COUNTRIES_FILE``;
@@ -11,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -28,6 +34,15 @@ DEFAULT_LOCATIONS = (
 )
 
 InstanceType = Annotated[str, Field(pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$")]
+# The four DAG kinds: one DAG of each per enabled model.
+DAG_KINDS = ("train", "evaluate", "deploy", "batch_inference")
+COUNTRY_CODE_PATTERN = r"^[a-z]{2}$"
+# 2-12 characters without '-' or '_': a model key (``de-batteries``) and a DAG id
+# (``train__de__batteries``) then split back into country and scheme unambiguously.
+SCHEME_PATTERN = r"^[a-z][a-z0-9]{1,11}$"
+RESERVED_SCHEMES = ("default",)
+# Sections of an entry that a scheme merges key by key; every other field it replaces whole.
+SECTIONS = ("training", "processing", "evaluation", "endpoint", "batch_inference")
 
 
 class CountriesConfigError(ValueError):
@@ -56,10 +71,17 @@ class ParameterRange(_Strict):
             raise ValueError(f"a {self.type} range needs 'min' < 'max'")
         return self
 
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """(min, max) of a numeric range; validation guarantees both are set."""
+        if self.min is None or self.max is None:
+            raise ValueError(f"a {self.type} range has no 'min'/'max'")
+        return self.min, self.max
+
 
 class Hpo(_Strict):
-    max_jobs: int = Field(4, ge=1, le=500)
-    max_parallel_jobs: int = Field(2, ge=1, le=100)
+    max_jobs: int = Field(default=4, ge=1, le=500)
+    max_parallel_jobs: int = Field(default=2, ge=1, le=100)
     strategy: Literal["Bayesian", "Random", "Hyperband", "Grid"] = "Bayesian"
     ranges: dict[str, ParameterRange] = Field(default_factory=dict)
 
@@ -72,12 +94,12 @@ class Hpo(_Strict):
 
 class Training(_Strict):
     instance_type: InstanceType = "ml.m5.xlarge"
-    instance_count: int = Field(1, ge=1, le=16)
+    instance_count: int = Field(default=1, ge=1, le=16)
     algorithm: Literal["linear", "neural"] = "linear"
     use_spot: bool = False
-    max_runtime_seconds: int = Field(3600, ge=60, le=28 * 24 * 3600)
-    max_wait_seconds: int | None = Field(None, ge=60)
-    volume_size_gb: int = Field(30, ge=1, le=16384)
+    max_runtime_seconds: int = Field(default=3600, ge=60, le=28 * 24 * 3600)
+    max_wait_seconds: int | None = Field(default=None, ge=60)
+    volume_size_gb: int = Field(default=30, ge=1, le=16384)
     hyperparameters: dict[str, str] = Field(default_factory=dict)
     hpo: Hpo = Field(default_factory=Hpo)
 
@@ -101,41 +123,41 @@ class Training(_Strict):
 
 class Processing(_Strict):
     instance_type: InstanceType = "ml.m5.xlarge"
-    volume_size_gb: int = Field(30, ge=1, le=16384)
-    max_runtime_seconds: int = Field(3600, ge=60, le=5 * 24 * 3600)
+    volume_size_gb: int = Field(default=30, ge=1, le=16384)
+    max_runtime_seconds: int = Field(default=3600, ge=60, le=5 * 24 * 3600)
     split_seed: int = 42
 
 
 class Evaluation(_Strict):
     primary_metric: Literal["macro_f1", "accuracy"] = "macro_f1"
-    absolute_floor: float = Field(0.6, ge=0, le=1)
-    margin: float = Field(0.005, ge=0, le=1)
-    max_recall_drop: float = Field(0.05, ge=0, le=1)
-    significance_level: float = Field(0.05, gt=0, lt=1)
+    absolute_floor: float = Field(default=0.6, ge=0, le=1)
+    margin: float = Field(default=0.005, ge=0, le=1)
+    max_recall_drop: float = Field(default=0.05, ge=0, le=1)
+    significance_level: float = Field(default=0.05, gt=0, lt=1)
     transform_instance_type: InstanceType = "ml.m5.xlarge"
-    max_runtime_seconds: int = Field(3600, ge=60, le=48 * 3600)
+    max_runtime_seconds: int = Field(default=3600, ge=60, le=48 * 3600)
 
 
 class Serverless(_Strict):
     memory_mb: Literal[1024, 2048, 3072, 4096, 5120, 6144] = 2048
-    max_concurrency: int = Field(5, ge=1, le=200)
+    max_concurrency: int = Field(default=5, ge=1, le=200)
 
 
 class Canary(_Strict):
-    percent: int = Field(10, ge=1, le=99)
-    wait_seconds: int = Field(300, ge=0, le=3600)
-    termination_wait_seconds: int = Field(300, ge=0, le=3600)
+    percent: int = Field(default=10, ge=1, le=99)
+    wait_seconds: int = Field(default=300, ge=0, le=3600)
+    termination_wait_seconds: int = Field(default=300, ge=0, le=3600)
 
 
 class Endpoint(_Strict):
     instance_type: InstanceType = "ml.m5.large"
-    instance_count: int = Field(1, ge=1, le=100)
+    instance_count: int = Field(default=1, ge=1, le=100)
     serverless: Serverless | None = None
     auto_deploy: bool = False
-    data_capture_percent: int = Field(20, ge=0, le=100)
+    data_capture_percent: int = Field(default=20, ge=0, le=100)
     canary: Canary | None = None
     rollback_alarms: list[str] = Field(default_factory=list)
-    max_runtime_seconds: int = Field(3600, ge=60, le=10 * 3600)
+    max_runtime_seconds: int = Field(default=3600, ge=60, le=10 * 3600)
 
     @model_validator(mode="after")
     def _alarms_need_canary(self) -> Endpoint:
@@ -149,10 +171,10 @@ class Endpoint(_Strict):
 class BatchInference(_Strict):
     schedule: str = "0 6 2 * *"
     instance_type: InstanceType = "ml.m5.xlarge"
-    instance_count: int = Field(1, ge=1, le=100)
-    review_threshold: float = Field(0.7, ge=0, le=1)
-    max_runtime_seconds: int = Field(3 * 3600, ge=60, le=48 * 3600)
-    input_timeout_seconds: int = Field(24 * 3600, ge=60)
+    instance_count: int = Field(default=1, ge=1, le=100)
+    review_threshold: float = Field(default=0.7, ge=0, le=1)
+    max_runtime_seconds: int = Field(default=3 * 3600, ge=60, le=48 * 3600)
+    input_timeout_seconds: int = Field(default=24 * 3600, ge=60)
 
     @field_validator("schedule")
     @classmethod
@@ -164,13 +186,12 @@ class BatchInference(_Strict):
         )
 
 
-class Country(_Strict):
-    """One country's whole configuration."""
+class _ModelFields(_Strict):
+    """The fields a country entry and each of its models share."""
 
-    code: str = Field(pattern=r"^[a-z]{2}$", description="ISO 3166-1 alpha-2, lower case")
     enabled: bool = True
     code_table_version: str = Field(min_length=1, pattern=r"^[A-Za-z0-9._-]+$")
-    data_prefix: str | None = Field(None, pattern=r"^[A-Za-z0-9._/-]+$")
+    data_prefix: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._/-]+$")
     owner: str = "ml-platform"
     training: Training = Field(default_factory=Training)
     processing: Processing = Field(default_factory=Processing)
@@ -178,10 +199,61 @@ class Country(_Strict):
     endpoint: Endpoint = Field(default_factory=Endpoint)
     batch_inference: BatchInference = Field(default_factory=BatchInference)
 
+
+class Country(_ModelFields):
+    """One entry of the countries file: the country's default model plus its schemes, unmerged."""
+
+    code: str = Field(pattern=COUNTRY_CODE_PATTERN, description="ISO 3166-1 alpha-2, lower case")
+    # scheme name -> the fields it overrides; merged and validated by ``resolve_models``.
+    schemes: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @field_validator("schemes")
+    @classmethod
+    def _scheme_names(cls, schemes: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        for name in schemes:
+            if not re.match(SCHEME_PATTERN, name) or name in RESERVED_SCHEMES:
+                raise ValueError(
+                    f"scheme name '{name}' must match {SCHEME_PATTERN} (2-12 lower-case letters "
+                    f"and digits, no '-' or '_') and not be {', '.join(RESERVED_SCHEMES)}"
+                )
+        return schemes
+
     @property
     def prefix(self) -> str:
-        """Key prefix of this country's data in the data bucket (default: the country code)."""
+        """Key prefix of the default model's data in the data bucket (default: the code)."""
         return (self.data_prefix or self.code).strip("/")
+
+
+class Model(_ModelFields):
+    """One model: a country and one of its schemes (None: the default model), fully resolved."""
+
+    country: str = Field(pattern=COUNTRY_CODE_PATTERN)
+    scheme: str | None = Field(default=None, pattern=SCHEME_PATTERN)
+
+    @property
+    def key(self) -> str:
+        """``de`` for a country's default model, ``de-batteries`` for a scheme's."""
+        return self.country if self.scheme is None else f"{self.country}-{self.scheme}"
+
+    @property
+    def prefix(self) -> str:
+        """Key prefix of the model's data in the data bucket: ``de``, ``de/batteries``."""
+        default = self.country if self.scheme is None else f"{self.country}/{self.scheme}"
+        return (self.data_prefix or default).strip("/")
+
+    @property
+    def label(self) -> str:
+        """How messages name the model: ``DE``, ``DE batteries``."""
+        return (
+            self.country.upper() if self.scheme is None else f"{self.country.upper()} {self.scheme}"
+        )
+
+    def dag_id(self, kind: str) -> str:
+        """``train__de`` for a default model, ``train__de__batteries`` for a scheme's."""
+        if kind not in DAG_KINDS:
+            raise ValueError(f"DAG kind '{kind}' is not one of {', '.join(DAG_KINDS)}")
+        suffix = self.country if self.scheme is None else f"{self.country}__{self.scheme}"
+        return f"{kind}__{suffix}"
 
 
 class CountriesFile(_Strict):
@@ -208,7 +280,7 @@ def countries_file_path() -> Path:
     return DEFAULT_LOCATIONS[0]
 
 
-def _country_label(raw: Any, loc: tuple) -> str:
+def _country_label(raw: Any, loc: tuple[Any, ...]) -> str:
     if len(loc) >= 2 and loc[0] == "countries" and isinstance(loc[1], int):
         try:
             code = raw["countries"][loc[1]].get("code")
@@ -243,13 +315,69 @@ def parse_countries(text: str, path: Path) -> CountriesFile:
         raise CountriesConfigError(_describe(path, raw, exc)) from None
 
 
+def merge_scheme(country: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """A scheme's fields: the country entry's (without ``code``/``schemes``) under its overrides.
+
+    Sections merge key by key at their first level; a value inside a section (``training.hpo``,
+    ``endpoint.canary``) and every scalar replace the inherited one whole. Pure: dicts in, dict out.
+    """
+    merged = {key: value for key, value in country.items() if key not in ("code", "schemes")}
+    for key, value in overrides.items():
+        inherited = merged.get(key)
+        if key in SECTIONS and isinstance(value, Mapping) and isinstance(inherited, Mapping):
+            merged[key] = {**inherited, **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def _scheme_model(path: Path, country: Country, scheme: str, overrides: dict[str, Any]) -> Model:
+    where = f"{path}: country '{country.code}', scheme '{scheme}'"
+    for reserved in ("code", "schemes", "country", "scheme"):
+        if reserved in overrides:
+            raise CountriesConfigError(
+                f"{where}, field '{reserved}': a scheme cannot set it (it is the entry's)"
+            )
+    # What the country entry set, not its defaults: a scheme inherits set values, defaults stay.
+    fields = merge_scheme(country.model_dump(exclude_unset=True), overrides)
+    if "data_prefix" not in overrides:
+        fields["data_prefix"] = f"{country.prefix}/{scheme}"
+    try:
+        return Model.model_validate({**fields, "country": country.code, "scheme": scheme})
+    except ValidationError as exc:
+        problems = [
+            f"{where}, field '{'.'.join(map(str, item['loc'])) or '-'}': {item['msg']}"
+            for item in exc.errors()
+        ]
+        raise CountriesConfigError("invalid countries file:\n  " + "\n  ".join(problems)) from None
+
+
+def resolve_models(countries: CountriesFile, path: Path) -> list[Model]:
+    """Every model of the file in file order: each country's default model, then its schemes."""
+    models: list[Model] = []
+    for country in countries.countries:
+        default_fields = {name: getattr(country, name) for name in _ModelFields.model_fields}
+        models.append(Model(country=country.code, scheme=None, **default_fields))
+        for scheme, overrides in country.schemes.items():
+            models.append(_scheme_model(path, country, scheme, overrides))
+    owners: dict[str, str] = {}
+    for model in models:
+        if model.prefix in owners:
+            raise CountriesConfigError(
+                f"{path}: models '{owners[model.prefix]}' and '{model.key}' share the data prefix "
+                f"'{model.prefix}/': give one of them its own data_prefix"
+            )
+        owners[model.prefix] = model.key
+    return models
+
+
 @lru_cache(maxsize=8)
-def _load_cached(path: str, mtime_ns: int) -> CountriesFile:
-    return parse_countries(Path(path).read_text(encoding="utf-8"), Path(path))
+def _load_cached(path: str, mtime_ns: int) -> tuple[CountriesFile, tuple[Model, ...]]:
+    countries = parse_countries(Path(path).read_text(encoding="utf-8"), Path(path))
+    return countries, tuple(resolve_models(countries, Path(path)))
 
 
-def load_countries(path: Path | None = None) -> CountriesFile:
-    """Load and validate the countries file (cached while the file is unchanged)."""
+def _load(path: Path | None) -> tuple[CountriesFile, tuple[Model, ...]]:
     path = path or countries_file_path()
     try:
         mtime_ns = path.stat().st_mtime_ns
@@ -260,29 +388,47 @@ def load_countries(path: Path | None = None) -> CountriesFile:
     return _load_cached(str(path), mtime_ns)
 
 
+def load_countries(path: Path | None = None) -> CountriesFile:
+    """Load and validate the countries file (cached while the file is unchanged)."""
+    return _load(path)[0]
+
+
 def enabled_countries(path: Path | None = None) -> list[Country]:
+    """The enabled country entries (a country's schemes are models: see ``enabled_models``)."""
     return [country for country in load_countries(path).countries if country.enabled]
 
 
-def get_country(code: str, path: Path | None = None) -> Country:
-    """The configuration of one country, enabled or not."""
-    for country in load_countries(path).countries:
-        if country.code == code:
-            return country
-    raise CountriesConfigError(
-        f"{path or countries_file_path()}: country '{code}' is not configured"
-    )
+def load_models(path: Path | None = None) -> list[Model]:
+    """Every model of the countries file, enabled or not, in file order."""
+    return list(_load(path)[1])
 
 
-_DAG_ID = re.compile(r"^(?P<kind>train|evaluate|deploy|batch_inference)__(?P<cc>[a-z]{2})$")
+def enabled_models(path: Path | None = None) -> list[Model]:
+    return [model for model in load_models(path) if model.enabled]
 
 
-def countries_to_generate(kind: str, parsing_dag_id: str | None, path: Path | None = None) -> list:
-    """Countries whose ``<kind>__<cc>`` DAG this parse builds (one when Airflow asks for one)."""
-    countries = enabled_countries(path)
+def get_model(key: str, path: Path | None = None) -> Model:
+    """One model by key (``de``, ``de-batteries``), enabled or not."""
+    for model in load_models(path):
+        if model.key == key:
+            return model
+    raise CountriesConfigError(f"{path or countries_file_path()}: model '{key}' is not configured")
+
+
+_DAG_ID = re.compile(
+    rf"^(?P<kind>{'|'.join(DAG_KINDS)})__(?P<country>{COUNTRY_CODE_PATTERN[1:-1]})"
+    rf"(?:__(?P<scheme>{SCHEME_PATTERN[1:-1]}))?$"
+)
+
+
+def models_to_generate(
+    kind: str, parsing_dag_id: str | None, path: Path | None = None
+) -> list[Model]:
+    """Models whose ``<kind>`` DAG this parse builds (one when Airflow asks for one DAG id)."""
+    models = enabled_models(path)
     if not parsing_dag_id:
-        return countries
+        return models
     match = _DAG_ID.match(parsing_dag_id)
     if not match or match["kind"] != kind:
         return []
-    return [country for country in countries if country.code == match["cc"]]
+    return [m for m in models if m.country == match["country"] and m.scheme == match["scheme"]]

@@ -17,6 +17,7 @@ class ModelRegistryError(RuntimeError):
 
 
 def ensure_group(client: Any, group_name: str, description: str) -> None:
+    """Create the model package group unless it exists."""
     try:
         client.describe_model_package_group(ModelPackageGroupName=group_name)
     except client.exceptions.ClientError as exc:
@@ -30,11 +31,14 @@ def ensure_group(client: Any, group_name: str, description: str) -> None:
 def register_model_version(client: Any, request: dict[str, Any]) -> str:
     """Create the package group if needed, then the version; returns the version's ARN."""
     group = request["ModelPackageGroupName"]
-    ensure_group(client, group, f"models of {request['CustomerMetadataProperties']['country']}")
-    return client.create_model_package(**request)["ModelPackageArn"]
+    metadata = request["CustomerMetadataProperties"]
+    owner = " ".join(metadata[key] for key in ("country", "scheme") if key in metadata)
+    ensure_group(client, group, f"models of {owner}")
+    return str(client.create_model_package(**request)["ModelPackageArn"])
 
 
 def newest_pending_package(client: Any, group_name: str) -> str:
+    """The ARN of the group's newest PendingManualApproval version."""
     response = client.list_model_packages(
         ModelPackageGroupName=group_name,
         ModelApprovalStatus=PENDING,
@@ -48,7 +52,7 @@ def newest_pending_package(client: Any, group_name: str) -> str:
             f"model package group {group_name} has no {PENDING} version to evaluate; "
             "run train first or pass model_package_arn"
         )
-    return packages[0]["ModelPackageArn"]
+    return str(packages[0]["ModelPackageArn"])
 
 
 REQUIRED_METADATA = ("model_name", "data_month", "test_features_uri", "test_labels_uri")
@@ -62,7 +66,7 @@ def describe_candidate(client: Any, package_arn: str) -> dict[str, Any]:
     if missing:
         raise ModelRegistryError(
             f"model package {package_arn} lacks CustomerMetadataProperties {missing} "
-            "(was it registered by train__<cc>?)"
+            "(was it registered by a train DAG?)"
         )
     containers = package["InferenceSpecification"]["Containers"]
     return {
@@ -76,6 +80,7 @@ def describe_candidate(client: Any, package_arn: str) -> dict[str, Any]:
 
 
 def set_approval(client: Any, package_arn: str, approved: bool, reasons: list[str]) -> None:
+    """Approve or reject a version, with the decision's reasons as its approval description."""
     client.update_model_package(
         ModelPackageArn=package_arn,
         ModelApprovalStatus="Approved" if approved else "Rejected",

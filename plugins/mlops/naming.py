@@ -1,7 +1,9 @@
 """SageMaker resource names and the identity of a DAG run.
 
-Names derive from (name prefix, country, kind, run id, try number) only: API-triggered Airflow 3
-runs have no logical date, so ``ds``/``ts`` never appear in a name.
+Names derive from (name prefix, model, job kind, run id, try number) only: API-triggered Airflow 3
+runs have no logical date, so ``ds``/``ts`` never appear in a name. A country's default model
+keeps the names it had before models had schemes; a scheme's model adds its scheme to every name
+that has room for it, and salts the run digest with it (docs/interfaces.md, "Names").
 """
 
 from __future__ import annotations
@@ -13,8 +15,11 @@ from dataclasses import asdict, dataclass
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 MAX_NAME = 63
 MAX_TUNING_NAME = 32
-# Kinds are short so a tuning name (prefix ≤ 12) keeps within 32 characters with a retry suffix.
-KINDS = {
+# A retried task whose operator does not rename an existing resource appends ``-r<try>``.
+RETRY_SUFFIX = re.compile(r"-r\d+$")
+# Job kind → the short form in resource names. Short, so a tuning name (prefix ≤ 12) keeps within
+# 32 characters with a retry suffix.
+JOB_ABBREVIATIONS = {
     "prepare": "prep",
     "tuning": "hpo",
     "training": "train",
@@ -28,6 +33,12 @@ KINDS = {
 }
 
 
+def run_digest(run_id: str, scheme: str | None = None) -> str:
+    """Short stable digest of a run (and scheme): same run → same names, new run → new names."""
+    salted = run_id if scheme is None else f"{run_id}/{scheme}"
+    return hashlib.sha256(salted.encode()).hexdigest()[:8]
+
+
 @dataclass(frozen=True)
 class RunIdentity:
     """Who is asking: the DAG run a request belongs to."""
@@ -38,18 +49,30 @@ class RunIdentity:
 
     @property
     def key(self) -> str:
-        """Short stable digest of the run id: same run → same names, new run → new names."""
-        return hashlib.sha256(self.run_id.encode()).hexdigest()[:8]
+        """The run's digest for a country's default model (``run_digest`` without a scheme)."""
+        return run_digest(self.run_id)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, str]:
         return asdict(self)
 
 
-def job_name(prefix: str, country: str, kind: str, run_id: str, try_number: int = 1) -> str:
-    """``<prefix>-<cc>-<kind>-<run digest>[-r<try>]``, valid for SageMaker and retry-safe."""
-    short = KINDS[kind]
-    digest = RunIdentity(run_id, "").key
-    name = f"{prefix}-{country}-{short}-{digest}"
+def job_name(
+    prefix: str,
+    country: str,
+    kind: str,
+    run_id: str,
+    try_number: int = 1,
+    *,
+    scheme: str | None = None,
+) -> str:
+    """``<prefix>-<cc>[-<scheme>]-<kind>-<digest>[-r<try>]``, valid for SageMaker, retry-safe.
+
+    A tuning job name (≤ 32 characters) has no room for the scheme: it is
+    ``<prefix>-<cc>-hpo-<digest>`` with the digest salted by the scheme.
+    """
+    short = JOB_ABBREVIATIONS[kind]
+    owner = country if scheme is None or kind == "tuning" else f"{country}-{scheme}"
+    name = f"{prefix}-{owner}-{short}-{run_digest(run_id, scheme)}"
     if try_number > 1:
         name += f"-r{try_number}"
     limit = MAX_TUNING_NAME if kind == "tuning" else MAX_NAME
@@ -58,19 +81,25 @@ def job_name(prefix: str, country: str, kind: str, run_id: str, try_number: int 
     return name
 
 
+def without_retry_suffix(name: str) -> str:
+    """The name the first try of a task used."""
+    return RETRY_SUFFIX.sub("", name)
+
+
 def with_retry_suffix(name: str, try_number: int, limit: int = MAX_NAME) -> str:
     """A name for try ``try_number`` of a task whose operator does not rename existing resources."""
-    base = re.sub(r"-r\d+$", "", name)
+    base = without_retry_suffix(name)
     if try_number <= 1:
         return base
     suffix = f"-r{try_number}"
     return base[: limit - len(suffix)] + suffix
 
 
-def endpoint_name(prefix: str, country: str) -> str:
-    """The country's endpoint: one long-lived name, updated in place by each deployment."""
-    return f"{prefix}-{country}"
+def endpoint_name(prefix: str, model_key: str) -> str:
+    """The model's endpoint: one long-lived name, updated in place by each deployment."""
+    return f"{prefix}-{model_key}"
 
 
-def model_package_group_name(prefix: str, country: str) -> str:
-    return f"{prefix}-{country}"
+def model_package_group_name(prefix: str, model_key: str) -> str:
+    """The model's Model Registry group: every version trained for it."""
+    return f"{prefix}-{model_key}"

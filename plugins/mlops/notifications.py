@@ -1,4 +1,4 @@
-"""Slack and SNS notifications on success and failure, with country, run, link and key metrics.
+"""Slack and SNS notifications on success and failure, with model, run, link and key metrics.
 
 The provider notifiers do the sending (SlackWebhookNotifier from the Slack provider, SnsNotifier
 from the Amazon provider); this module formats the message and picks topic and connection from the
@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from airflow.sdk import BaseNotifier
+
+from mlops.sagemaker_jobs import job_in_request
+
+if TYPE_CHECKING:
+    from mlops.steps import Reported
 
 log = logging.getLogger(__name__)
 # Not "metrics": a TaskFlow task returning a dict pushes each key, and compare returns "metrics".
@@ -43,13 +48,16 @@ def format_message(
     job: str | None = None,
 ) -> tuple[str, str]:
     """(subject, text) of a notification; the subject fits SNS's 100 characters, one line."""
-    kind, _, country = dag_id.partition("__")
+    kind, _, model = dag_id.partition("__")
+    country, _, scheme = model.partition("__")
     status = "succeeded" if succeeded else "FAILED"
-    subject = f"[{country.upper() or '?'}] {kind} {status}: {run_id}"
+    label = " ".join(part for part in (country.upper(), scheme) if part) or "?"
+    subject = f"[{label}] {kind} {status}: {run_id}"
     subject = " ".join(subject.split())[:SNS_SUBJECT_MAX]
     lines = [
         f"{'✅' if succeeded else '❌'} {dag_id} {status}",
         f"country: {country or '?'}",
+        *([f"scheme: {scheme}"] if scheme else []),
         f"run: {run_id}",
     ]
     if task_id and not succeeded:
@@ -65,46 +73,37 @@ def format_message(
     return subject, "\n".join(lines)
 
 
-# name field of a job request -> (describe operation, status field)
-_JOB_DESCRIBES = {
-    "ProcessingJobName": ("describe_processing_job", "ProcessingJobStatus"),
-    "TrainingJobName": ("describe_training_job", "TrainingJobStatus"),
-    "TransformJobName": ("describe_transform_job", "TransformJobStatus"),
-    "HyperParameterTuningJobName": (
-        "describe_hyper_parameter_tuning_job",
-        "HyperParameterTuningJobStatus",
-    ),
-}
-
-
-def failed_job_line(sagemaker: Any, config: Any) -> str | None:
+def failed_job_line(sagemaker: Any, request: Any) -> str | None:
     """``job <name>: <status> — <FailureReason>`` for the job a failed SageMaker task started.
 
     In deferrable mode the provider's exception names the job but not why it failed; SageMaker's
     FailureReason is what a person needs to act on.
     """
-    if not isinstance(config, Mapping):
+    found = job_in_request(request)
+    if found is None:
         return None
-    for field_name, (operation, status_field) in _JOB_DESCRIBES.items():
-        name = config.get(field_name)
-        if not name:
-            continue
-        try:
-            described = getattr(sagemaker, operation)(**{field_name: name})
-        except Exception:  # the job may never have been created: nothing to add
-            return None
-        reason = described.get("FailureReason") or "no failure reason given"
-        return f"job {name}: {described.get(status_field)} — {reason}"[:600]
-    return None
+    kind, name = found
+    try:
+        described = getattr(sagemaker, kind.describe_operation)(**{kind.name_field: name})
+    except Exception:  # the job may never have been created: nothing to add
+        return None
+    reason = described.get("FailureReason") or "no failure reason given"
+    return f"job {name}: {described.get(kind.status_field)} — {reason}"[:600]
 
 
-def sns_notifier(topic_arn: str, subject: str, text: str):
+def with_metrics(context: Mapping[str, Any], outcome: Reported) -> dict[str, Any]:
+    """Push a step's notification metrics for the success notifier; the step's value to return."""
+    context["ti"].xcom_push(key=METRICS_XCOM_KEY, value=outcome.metrics)
+    return outcome.value
+
+
+def sns_notifier(topic_arn: str, subject: str, text: str) -> Any:
     from airflow.providers.amazon.aws.notifications.sns import SnsNotifier
 
     return SnsNotifier(target_arn=topic_arn, subject=subject, message=text)
 
 
-def slack_notifier(connection_id: str, text: str):
+def slack_notifier(connection_id: str, text: str) -> Any:
     from airflow.providers.slack.notifications.slack_webhook import SlackWebhookNotifier
 
     return SlackWebhookNotifier(slack_webhook_conn_id=connection_id, text=text)
@@ -118,7 +117,7 @@ class RunNotifier(BaseNotifier):
         self.succeeded = succeeded
         self.metrics_task_id = metrics_task_id
 
-    def __deepcopy__(self, memo: dict) -> RunNotifier:
+    def __deepcopy__(self, memo: dict[int, Any]) -> RunNotifier:
         # Immutable after __init__; Airflow deep-copies default_args into every task at parse time.
         return self
 
@@ -135,7 +134,7 @@ class RunNotifier(BaseNotifier):
         exception = context.get("exception")
         job = None
         if not self.succeeded and hasattr(context.get("task"), "config"):
-            from mlops.wiring import aws_client
+            from mlops.aws import aws_client
 
             try:
                 job = failed_job_line(aws_client("sagemaker"), context["task"].config)

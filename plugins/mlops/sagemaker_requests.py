@@ -1,21 +1,24 @@
 """Pure builders of every SageMaker request the DAGs send.
 
-Inputs: environment settings, one country's config, the run identity, and values read from upstream
-XCom (URIs, names, hyperparameters). Outputs: dicts shaped exactly as boto3's ``sagemaker`` client
-takes them (tests validate each against botocore's service model). Nothing here does I/O.
+Inputs: environment settings, one model's config (a ``Model``: a country and one of its schemes),
+the run identity, and values read from upstream XCom (URIs, names, hyperparameters). Outputs:
+dicts shaped exactly as boto3's ``sagemaker`` client takes them, called *requests* throughout
+(tests validate each against botocore's service model). Nothing here does I/O.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
-from mlops.config import Country
+from mlops.config import Model
 from mlops.naming import (
     RunIdentity,
     endpoint_name,
     job_name,
     model_package_group_name,
+    run_digest,
 )
 from mlops.settings import Settings
 
@@ -34,16 +37,24 @@ def s3_uri(bucket: str, *parts: str) -> str:
     return "s3://" + "/".join([bucket, *(p.strip("/") for p in parts if p)]) + "/"
 
 
-def run_prefix(country: Country, run: RunIdentity) -> str:
+def _name(settings: Settings, model: Model, kind: str, run: RunIdentity) -> str:
+    return job_name(settings.name_prefix, model.country, kind, run.run_id, scheme=model.scheme)
+
+
+def run_prefix(model: Model, run: RunIdentity) -> str:
     """Where one run's artifacts live in the model bucket."""
-    return f"{country.prefix}/runs/{run.key}"
+    return f"{model.prefix}/runs/{run_digest(run.run_id, model.scheme)}"
 
 
-def tags(country: Country, run: RunIdentity) -> list[dict[str, str]]:
+def tags(model: Model, run: RunIdentity) -> list[dict[str, str]]:
+    """Tags of every SageMaker resource: country (and scheme), run, code version."""
     # Tag values allow a limited alphabet; Airflow run ids carry ':' and '+', so keep them legible.
     safe_run = "".join(c if c.isalnum() or c in "_.:/=+-@ " else "-" for c in run.run_id)[:256]
+    owner = [{"Key": "country", "Value": model.country}]
+    if model.scheme is not None:
+        owner.append({"Key": "scheme", "Value": model.scheme})
     return [
-        {"Key": "country", "Value": country.code},
+        *owner,
         {"Key": "run_id", "Value": safe_run},
         {"Key": "code_version", "Value": run.code_version[:256] or "unknown"},
         {"Key": "managed_by", "Value": "mlops-airflow"},
@@ -59,7 +70,9 @@ def vpc_config(settings: Settings) -> dict[str, Any] | None:
     }
 
 
-def _with_vpc(request: dict[str, Any], settings: Settings, key: str = "VpcConfig") -> dict:
+def _with_vpc(
+    request: dict[str, Any], settings: Settings, key: str = "VpcConfig"
+) -> dict[str, Any]:
     vpc = vpc_config(settings)
     if vpc:
         request[key] = vpc
@@ -112,10 +125,10 @@ def _processing_job(
     name: str,
     command: str,
     settings: Settings,
-    country: Country,
+    model: Model,
     run: RunIdentity,
-    inputs: list[dict],
-    outputs: list[dict],
+    inputs: list[dict[str, Any]],
+    outputs: list[dict[str, Any]],
     environment: dict[str, str],
     max_runtime: int,
 ) -> dict[str, Any]:
@@ -133,15 +146,15 @@ def _processing_job(
         "ProcessingResources": {
             "ClusterConfig": {
                 "InstanceCount": 1,
-                "InstanceType": country.processing.instance_type,
-                "VolumeSizeInGB": country.processing.volume_size_gb,
+                "InstanceType": model.processing.instance_type,
+                "VolumeSizeInGB": model.processing.volume_size_gb,
                 "VolumeKmsKeyId": settings.kms_key_arn,
             }
         },
         "StoppingCondition": {"MaxRuntimeInSeconds": max_runtime},
         "Environment": environment,
         "NetworkConfig": network,
-        "Tags": tags(country, run),
+        "Tags": tags(model, run),
     }
 
 
@@ -154,23 +167,23 @@ def processing_outputs(description: dict[str, Any]) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------- train
-def prepare_request(settings: Settings, country: Country, run: RunIdentity) -> dict[str, Any]:
+def prepare_request(settings: Settings, model: Model, run: RunIdentity) -> dict[str, Any]:
     """Processing job ``prepare``: validate the month's labeled data and split it."""
-    base = run_prefix(country, run)
+    base = run_prefix(model, run)
     return _processing_job(
-        name=job_name(settings.name_prefix, country.code, "prepare", run.run_id),
+        name=_name(settings, model, "prepare", run),
         command="prepare",
         settings=settings,
-        country=country,
+        model=model,
         run=run,
         inputs=[
             _processing_input(
-                "labeled", s3_uri(settings.data_bucket, country.prefix, run.data_month, "labeled")
+                "labeled", s3_uri(settings.data_bucket, model.prefix, run.data_month, "labeled")
             ),
             _processing_input(
                 "code_table",
-                f"s3://{settings.data_bucket}/{country.prefix}/code_tables/"
-                f"{country.code_table_version}.json",
+                f"s3://{settings.data_bucket}/{model.prefix}/code_tables/"
+                f"{model.code_table_version}.json",
             ),
         ],
         outputs=[
@@ -178,40 +191,40 @@ def prepare_request(settings: Settings, country: Country, run: RunIdentity) -> d
             for name in PREPARE_OUTPUTS
         ],
         environment={
-            "COUNTRY": country.code,
+            "COUNTRY": model.country,
             "DATA_MONTH": run.data_month,
-            "CODE_TABLE_VERSION": country.code_table_version,
-            "SPLIT_SEED": str(country.processing.split_seed),
+            "CODE_TABLE_VERSION": model.code_table_version,
+            "SPLIT_SEED": str(model.processing.split_seed),
         },
-        max_runtime=country.processing.max_runtime_seconds,
+        max_runtime=model.processing.max_runtime_seconds,
     )
 
 
-def _training_image(settings: Settings, country: Country) -> str:
-    if country.training.accelerator == "trainium":
+def _training_image(settings: Settings, model: Model) -> str:
+    if model.training.accelerator == "trainium":
         return settings.training_neuron_image_uri
     return settings.training_image_uri
 
 
-def static_hyperparameters(country: Country, run: RunIdentity) -> dict[str, str]:
+def static_hyperparameters(model: Model, run: RunIdentity) -> dict[str, str]:
     return {
-        **country.training.hyperparameters,
-        "algorithm": country.training.algorithm,
-        "country": country.code,
+        **model.training.hyperparameters,
+        "algorithm": model.training.algorithm,
+        "country": model.country,
         "data_month": run.data_month,
-        "code_table_version": country.code_table_version,
+        "code_table_version": model.code_table_version,
     }
 
 
 def _training_definition(
-    settings: Settings, country: Country, run: RunIdentity, train_uri: str, validation_uri: str
+    settings: Settings, model: Model, run: RunIdentity, train_uri: str, validation_uri: str
 ) -> dict[str, Any]:
     """The parts shared by a tuning job's TrainingJobDefinition and a training job."""
-    profile = country.training
-    base = run_prefix(country, run)
+    profile = model.training
+    base = run_prefix(model, run)
     definition: dict[str, Any] = {
         "AlgorithmSpecification": {
-            "TrainingImage": _training_image(settings, country),
+            "TrainingImage": _training_image(settings, model),
             "TrainingInputMode": "File",
             "MetricDefinitions": [dict(m) for m in METRIC_DEFINITIONS],
         },
@@ -244,30 +257,32 @@ def _training_definition(
     return _with_vpc(definition, settings)
 
 
-def _parameter_ranges(country: Country) -> dict[str, list[dict[str, Any]]]:
+def _parameter_ranges(model: Model) -> dict[str, list[dict[str, Any]]]:
     ranges: dict[str, list[dict[str, Any]]] = {
         "IntegerParameterRanges": [],
         "ContinuousParameterRanges": [],
         "CategoricalParameterRanges": [],
     }
-    for name, spec in sorted(country.training.hpo.ranges.items()):
+    for name, spec in sorted(model.training.hpo.ranges.items()):
         if spec.type == "categorical":
             ranges["CategoricalParameterRanges"].append({"Name": name, "Values": spec.values})
         elif spec.type == "integer":
+            low, high = spec.bounds
             ranges["IntegerParameterRanges"].append(
                 {
                     "Name": name,
-                    "MinValue": str(int(spec.min)),
-                    "MaxValue": str(int(spec.max)),
+                    "MinValue": str(int(low)),
+                    "MaxValue": str(int(high)),
                     "ScalingType": spec.scaling,
                 }
             )
         else:
+            low, high = spec.bounds
             ranges["ContinuousParameterRanges"].append(
                 {
                     "Name": name,
-                    "MinValue": repr(spec.min),
-                    "MaxValue": repr(spec.max),
+                    "MinValue": repr(low),
+                    "MaxValue": repr(high),
                     "ScalingType": spec.scaling,
                 }
             )
@@ -276,40 +291,38 @@ def _parameter_ranges(country: Country) -> dict[str, list[dict[str, Any]]]:
 
 def tuning_request(
     settings: Settings,
-    country: Country,
+    model: Model,
     run: RunIdentity,
     train_uri: str,
     validation_uri: str,
 ) -> dict[str, Any]:
     """Hyperparameter tuning over the training image, maximising ``validation:macro_f1``."""
-    hpo = country.training.hpo
-    definition = _training_definition(settings, country, run, train_uri, validation_uri)
-    definition["StaticHyperParameters"] = static_hyperparameters(country, run)
+    hpo = model.training.hpo
+    definition = _training_definition(settings, model, run, train_uri, validation_uri)
+    definition["StaticHyperParameters"] = static_hyperparameters(model, run)
     return {
-        "HyperParameterTuningJobName": job_name(
-            settings.name_prefix, country.code, "tuning", run.run_id
-        ),
+        "HyperParameterTuningJobName": _name(settings, model, "tuning", run),
         "HyperParameterTuningJobConfig": {
             "Strategy": hpo.strategy,
             "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": PRIMARY_METRIC},
             "ResourceLimits": {
                 "MaxNumberOfTrainingJobs": hpo.max_jobs,
                 "MaxParallelTrainingJobs": hpo.max_parallel_jobs,
-                "MaxRuntimeInSeconds": tuning_max_runtime(country),
+                "MaxRuntimeInSeconds": tuning_max_runtime(model),
             },
-            "ParameterRanges": _parameter_ranges(country),
+            "ParameterRanges": _parameter_ranges(model),
             "TrainingJobEarlyStoppingType": "Off",
         },
         "TrainingJobDefinition": definition,
-        "Tags": tags(country, run),
+        "Tags": tags(model, run),
     }
 
 
-def tuning_max_runtime(country: Country) -> int:
+def tuning_max_runtime(model: Model) -> int:
     """Upper bound of a tuning job's wall time: child limit × number of waves (≤ 30 days)."""
-    hpo = country.training.hpo
+    hpo = model.training.hpo
     waves = -(-hpo.max_jobs // hpo.max_parallel_jobs)
-    per_job = country.training.max_wait_seconds or country.training.max_runtime_seconds
+    per_job = model.training.max_wait_seconds or model.training.max_runtime_seconds
     return min(per_job * waves, 30 * 24 * 3600)
 
 
@@ -324,46 +337,44 @@ def best_hyperparameters(tuning_description: dict[str, Any]) -> dict[str, str]:
 
 def training_request(
     settings: Settings,
-    country: Country,
+    model: Model,
     run: RunIdentity,
     train_uri: str,
     validation_uri: str,
     tuned: dict[str, str],
 ) -> dict[str, Any]:
     """Final training job: static hyperparameters + the tuning job's best ones."""
-    request = _training_definition(settings, country, run, train_uri, validation_uri)
-    request["TrainingJobName"] = job_name(
-        settings.name_prefix, country.code, "training", run.run_id
-    )
-    request["HyperParameters"] = {**static_hyperparameters(country, run), **tuned}
-    request["Tags"] = tags(country, run)
+    request = _training_definition(settings, model, run, train_uri, validation_uri)
+    request["TrainingJobName"] = _name(settings, model, "training", run)
+    request["HyperParameters"] = {**static_hyperparameters(model, run), **tuned}
+    request["Tags"] = tags(model, run)
     return request
 
 
 def model_request(
     settings: Settings,
-    country: Country,
+    model: Model,
     run: RunIdentity,
     model_data_url: str,
 ) -> dict[str, Any]:
     """SageMaker Model serving ``model_data_url`` with the inference image."""
     request: dict[str, Any] = {
-        "ModelName": job_name(settings.name_prefix, country.code, "model", run.run_id),
+        "ModelName": _name(settings, model, "model", run),
         "PrimaryContainer": {
             "Image": settings.inference_image_uri,
             "ModelDataUrl": model_data_url,
-            "Environment": {"COUNTRY": country.code},
+            "Environment": {"COUNTRY": model.country},
         },
         "ExecutionRoleArn": settings.sagemaker_execution_role_arn,
         "EnableNetworkIsolation": settings.enable_network_isolation,
-        "Tags": tags(country, run),
+        "Tags": tags(model, run),
     }
     return _with_vpc(request, settings)
 
 
 def model_package_request(
     settings: Settings,
-    country: Country,
+    model: Model,
     run: RunIdentity,
     *,
     model_data_url: str,
@@ -374,8 +385,10 @@ def model_package_request(
     metrics: dict[str, float],
 ) -> dict[str, Any]:
     """A Model Registry version (PendingManualApproval) carrying what evaluation needs later."""
+    scheme = {} if model.scheme is None else {"scheme": model.scheme}
     metadata = {
-        "country": country.code,
+        "country": model.country,
+        **scheme,
         "data_month": run.data_month,
         "model_name": model_name,
         "training_job_name": training_job_name,
@@ -386,28 +399,43 @@ def model_package_request(
         **{f"metric_{k.replace(':', '_')}": f"{v:.6f}" for k, v in sorted(metrics.items())},
     }
     return {
-        "ModelPackageGroupName": model_package_group_name(settings.name_prefix, country.code),
-        "ModelPackageDescription": f"{country.code} {country.training.algorithm} model "
+        "ModelPackageGroupName": model_package_group_name(settings.name_prefix, model.key),
+        "ModelPackageDescription": f"{model.key} {model.training.algorithm} model "
         f"trained on {run.data_month}",
         "InferenceSpecification": {
             "Containers": [{"Image": settings.inference_image_uri, "ModelDataUrl": model_data_url}],
             "SupportedContentTypes": ["application/json", JSONLINES, "text/csv"],
             "SupportedResponseMIMETypes": ["application/json", JSONLINES],
-            "SupportedRealtimeInferenceInstanceTypes": [country.endpoint.instance_type],
-            "SupportedTransformInstanceTypes": [country.batch_inference.instance_type],
+            "SupportedRealtimeInferenceInstanceTypes": [model.endpoint.instance_type],
+            "SupportedTransformInstanceTypes": [model.batch_inference.instance_type],
         },
         "ModelApprovalStatus": "PendingManualApproval",
         # Idempotent across retries of the registering task: same model, same version.
-        "ClientToken": model_name[:36],
+        "ClientToken": client_token(model_name),
         "CustomerMetadataProperties": metadata,
-        "Tags": tags(country, run),
+        "Tags": tags(model, run),
     }
+
+
+MAX_CLIENT_TOKEN = 36
+
+
+def client_token(model_name: str) -> str:
+    """CreateModelPackage's idempotency token (≤ 36 characters) for the version of a model.
+
+    The model name itself while it fits (every default model's does); a longer one (a scheme's
+    model under a long name prefix) would lose its run digest to truncation, and two runs would
+    then share one version, so it is hashed instead.
+    """
+    if len(model_name) <= MAX_CLIENT_TOKEN:
+        return model_name
+    return hashlib.sha256(model_name.encode()).hexdigest()[:MAX_CLIENT_TOKEN]
 
 
 # ---------------------------------------------------------------- transforms
 def transform_request(
     settings: Settings,
-    country: Country,
+    model: Model,
     run: RunIdentity,
     *,
     kind: str,
@@ -419,7 +447,7 @@ def transform_request(
 ) -> dict[str, Any]:
     """Batch transform of JSON Lines records, output encrypted with the project key."""
     return {
-        "TransformJobName": job_name(settings.name_prefix, country.code, kind, run.run_id),
+        "TransformJobName": _name(settings, model, kind, run),
         "ModelName": model_name,
         "MaxPayloadInMB": 6,
         "BatchStrategy": "MultiRecord",
@@ -444,14 +472,14 @@ def transform_request(
             "VolumeKmsKeyId": settings.kms_key_arn,
         },
         "DataProcessing": {"JoinSource": "None"},
-        "Environment": {"COUNTRY": country.code},
-        "Tags": tags(country, run),
+        "Environment": {"COUNTRY": model.country},
+        "Tags": tags(model, run),
     }
 
 
 def evaluation_transform_request(
     settings: Settings,
-    country: Country,
+    model: Model,
     run: RunIdentity,
     *,
     role: str,
@@ -463,20 +491,20 @@ def evaluation_transform_request(
         raise ValueError(f"role must be challenger or champion, not {role!r}")
     return transform_request(
         settings,
-        country,
+        model,
         run,
         kind=f"transform_{role}",
         model_name=model_name,
         input_uri=test_features_uri,
-        output_uri=s3_uri(settings.model_bucket, run_prefix(country, run), "evaluation", role),
-        instance_type=country.evaluation.transform_instance_type,
+        output_uri=s3_uri(settings.model_bucket, run_prefix(model, run), "evaluation", role),
+        instance_type=model.evaluation.transform_instance_type,
         instance_count=1,
     )
 
 
 def evaluate_request(
     settings: Settings,
-    country: Country,
+    model: Model,
     run: RunIdentity,
     *,
     challenger_output_uri: str,
@@ -490,12 +518,12 @@ def evaluate_request(
     ]
     if champion_output_uri:
         inputs.insert(1, _processing_input("champion", champion_output_uri))
-    base = run_prefix(country, run)
+    base = run_prefix(model, run)
     return _processing_job(
-        name=job_name(settings.name_prefix, country.code, "evaluate", run.run_id),
+        name=_name(settings, model, "evaluate", run),
         command="evaluate",
         settings=settings,
-        country=country,
+        model=model,
         run=run,
         inputs=inputs,
         outputs=[
@@ -503,28 +531,28 @@ def evaluate_request(
                 "evaluation", s3_uri(settings.model_bucket, base, "evaluation", "report")
             )
         ],
-        environment={"COUNTRY": country.code},
-        max_runtime=country.evaluation.max_runtime_seconds,
+        environment={"COUNTRY": model.country},
+        max_runtime=model.evaluation.max_runtime_seconds,
     )
 
 
 def batch_transform_request(
     settings: Settings,
-    country: Country,
+    model: Model,
     run: RunIdentity,
     *,
     model_name: str,
 ) -> dict[str, Any]:
     """Monthly batch transform of ``<cc>/<YYYY-MM>/unlabeled/`` with the winner's model."""
-    profile = country.batch_inference
+    profile = model.batch_inference
     return transform_request(
         settings,
-        country,
+        model,
         run,
         kind="transform_batch",
         model_name=model_name,
-        input_uri=s3_uri(settings.data_bucket, country.prefix, run.data_month, "unlabeled"),
-        output_uri=s3_uri(settings.model_bucket, run_prefix(country, run), "batch", "raw"),
+        input_uri=s3_uri(settings.data_bucket, model.prefix, run.data_month, "unlabeled"),
+        output_uri=s3_uri(settings.model_bucket, run_prefix(model, run), "batch", "raw"),
         instance_type=profile.instance_type,
         instance_count=profile.instance_count,
     )
@@ -532,18 +560,18 @@ def batch_transform_request(
 
 def postprocess_request(
     settings: Settings,
-    country: Country,
+    model: Model,
     run: RunIdentity,
     *,
     predictions_uri: str,
 ) -> dict[str, Any]:
     """Processing job ``postprocess``: ids, confidence, needs_review → ``predictions/`` (KMS)."""
-    month_prefix = (country.prefix, run.data_month)
+    month_prefix = (model.prefix, run.data_month)
     return _processing_job(
-        name=job_name(settings.name_prefix, country.code, "postprocess", run.run_id),
+        name=_name(settings, model, "postprocess", run),
         command="postprocess",
         settings=settings,
-        country=country,
+        model=model,
         run=run,
         inputs=[
             _processing_input("predictions", predictions_uri),
@@ -559,23 +587,23 @@ def postprocess_request(
             ),
         ],
         environment={
-            "COUNTRY": country.code,
-            "REVIEW_THRESHOLD": str(country.batch_inference.review_threshold),
+            "COUNTRY": model.country,
+            "REVIEW_THRESHOLD": str(model.batch_inference.review_threshold),
         },
-        max_runtime=country.batch_inference.max_runtime_seconds,
+        max_runtime=model.batch_inference.max_runtime_seconds,
     )
 
 
 # ---------------------------------------------------------------- hosting
 def endpoint_config_request(
     settings: Settings,
-    country: Country,
+    model: Model,
     run: RunIdentity,
     *,
     model_name: str,
 ) -> dict[str, Any]:
     """Endpoint config: one variant, data capture to S3 with KMS, KMS on the instance volume."""
-    profile = country.endpoint
+    profile = model.endpoint
     variant: dict[str, Any] = {
         "VariantName": "primary",
         "ModelName": model_name,
@@ -590,11 +618,9 @@ def endpoint_config_request(
         variant["InstanceType"] = profile.instance_type
         variant["InitialInstanceCount"] = profile.instance_count
     request: dict[str, Any] = {
-        "EndpointConfigName": job_name(
-            settings.name_prefix, country.code, "endpoint_config", run.run_id
-        ),
+        "EndpointConfigName": _name(settings, model, "endpoint_config", run),
         "ProductionVariants": [variant],
-        "Tags": tags(country, run),
+        "Tags": tags(model, run),
     }
     if not profile.serverless:
         # KmsKeyId encrypts the ML storage volume; serverless endpoints reject it.
@@ -603,7 +629,7 @@ def endpoint_config_request(
         request["DataCaptureConfig"] = {
             "EnableCapture": True,
             "InitialSamplingPercentage": profile.data_capture_percent,
-            "DestinationS3Uri": s3_uri(settings.model_bucket, country.prefix, "data-capture"),
+            "DestinationS3Uri": s3_uri(settings.model_bucket, model.prefix, "data-capture"),
             "KmsKeyId": settings.kms_key_arn,
             "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
             "CaptureContentTypeHeader": {"JsonContentTypes": ["application/json", JSONLINES]},
@@ -613,18 +639,18 @@ def endpoint_config_request(
 
 def endpoint_request(
     settings: Settings,
-    country: Country,
+    model: Model,
     run: RunIdentity,
     *,
     endpoint_config_name: str,
 ) -> dict[str, Any]:
-    """Create/update the country's endpoint; blue/green canary + auto-rollback when configured."""
+    """Create/update the model's endpoint; blue/green canary + auto-rollback when configured."""
     request: dict[str, Any] = {
-        "EndpointName": endpoint_name(settings.name_prefix, country.code),
+        "EndpointName": endpoint_name(settings.name_prefix, model.key),
         "EndpointConfigName": endpoint_config_name,
-        "Tags": tags(country, run),
+        "Tags": tags(model, run),
     }
-    canary = country.endpoint.canary
+    canary = model.endpoint.canary
     if canary:
         deployment: dict[str, Any] = {
             "BlueGreenUpdatePolicy": {
@@ -635,13 +661,13 @@ def endpoint_request(
                 },
                 "TerminationWaitInSeconds": canary.termination_wait_seconds,
                 "MaximumExecutionTimeoutInSeconds": max(
-                    600, min(country.endpoint.max_runtime_seconds, 14400)
+                    600, min(model.endpoint.max_runtime_seconds, 14400)
                 ),
             }
         }
-        if country.endpoint.rollback_alarms:
+        if model.endpoint.rollback_alarms:
             deployment["AutoRollbackConfiguration"] = {
-                "Alarms": [{"AlarmName": name} for name in country.endpoint.rollback_alarms]
+                "Alarms": [{"AlarmName": name} for name in model.endpoint.rollback_alarms]
             }
         request["DeploymentConfig"] = deployment
     return request
@@ -659,10 +685,10 @@ SAMPLE_RECORD = {
 }
 
 
-def smoke_invocation(settings: Settings, country: Country) -> dict[str, Any]:
+def smoke_invocation(settings: Settings, model: Model) -> dict[str, Any]:
     """sagemaker-runtime InvokeEndpoint arguments for one sample record."""
     return {
-        "EndpointName": endpoint_name(settings.name_prefix, country.code),
+        "EndpointName": endpoint_name(settings.name_prefix, model.key),
         "ContentType": "application/json",
         "Accept": "application/json",
         "Body": json.dumps(SAMPLE_RECORD),

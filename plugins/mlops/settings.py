@@ -38,7 +38,7 @@ class Settings(BaseModel):
     training_image_uri: str
     training_neuron_image_uri: str
     inference_image_uri: str
-    poll_interval_seconds: int = Field(60, ge=1, le=3600)
+    poll_interval_seconds: int = Field(default=60, ge=1, le=3600)
     airflow_base_url: str = ""
     enable_network_isolation: bool = True
     code_version: str = "unknown"

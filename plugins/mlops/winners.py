@@ -1,10 +1,11 @@
-"""Winners registry in DynamoDB: the current winner per country plus an append-only history.
+"""Winners registry in DynamoDB: the current winner per model plus an append-only history.
 
-Keys (docs/interfaces.md): ``pk`` = country, ``sk`` = ``CURRENT`` or
-``HISTORY#<decided_at ISO>#<run_id>``. The ``CURRENT`` item carries ``version`` for optimistic
-locking: a promotion writes it only if the version is still the one the run read when it started
-comparing *and* the stored winner comes from an older run, in one transaction with its history
-item. So two concurrent runs cannot both win and an older run cannot replace a newer winner.
+Keys (docs/interfaces.md): ``pk`` = the model key (``de``, ``de-batteries``), ``sk`` =
+``CURRENT`` or ``HISTORY#<decided_at ISO>#<run_id>``. The ``CURRENT`` item carries ``version``
+for optimistic locking: a promotion writes it only if the version is still the one the run read
+when it started comparing *and* the stored winner comes from an older run, in one transaction
+with its history item. So two concurrent runs cannot both win and an older run cannot replace a
+newer winner.
 """
 
 from __future__ import annotations
@@ -51,20 +52,20 @@ class WinnersRegistry:
     def __init__(self, table: Any):
         self.table = table
 
-    def current(self, country: str) -> dict[str, Any] | None:
-        """The country's winner (strongly consistent read), or None before the first one."""
-        item = self.table.get_item(Key={"pk": country, "sk": CURRENT}, ConsistentRead=True).get(
+    def current(self, model_key: str) -> dict[str, Any] | None:
+        """The model's winner (strongly consistent read), or None before the first one."""
+        item = self.table.get_item(Key={"pk": model_key, "sk": CURRENT}, ConsistentRead=True).get(
             "Item"
         )
         return _from_dynamo(item) if item else None
 
-    def history(self, country: str) -> list[dict[str, Any]]:
-        """Every recorded decision for the country, oldest first."""
+    def history(self, model_key: str) -> list[dict[str, Any]]:
+        """Every recorded decision for the model, oldest first."""
         from boto3.dynamodb.conditions import Key
 
         items: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {
-            "KeyConditionExpression": Key("pk").eq(country) & Key("sk").begins_with(HISTORY),
+            "KeyConditionExpression": Key("pk").eq(model_key) & Key("sk").begins_with(HISTORY),
             "ConsistentRead": True,
         }
         while True:
@@ -77,7 +78,7 @@ class WinnersRegistry:
     def record(
         self,
         *,
-        country: str,
+        model_key: str,
         candidate: dict[str, Any],
         decision: dict[str, Any],
         run_id: str,
@@ -92,7 +93,7 @@ class WinnersRegistry:
         """
         sk = history_key(decided_at, run_id)
         entry = {
-            "pk": country,
+            "pk": model_key,
             "sk": sk,
             "run_id": run_id,
             "run_started_at": run_started_at,
@@ -106,7 +107,7 @@ class WinnersRegistry:
 
         new_version = (expected_version or 0) + 1
         current = {
-            "pk": country,
+            "pk": model_key,
             "sk": CURRENT,
             "version": new_version,
             "run_id": run_id,
@@ -143,7 +144,7 @@ class WinnersRegistry:
                 ]
             )
         except client.exceptions.TransactionCanceledException:
-            stored = self.current(country)
+            stored = self.current(model_key)
             if stored and stored.get("run_id") == run_id:
                 # A retry of the run that already won: report the stored result, write nothing.
                 return RecordResult(True, "promoted", stored["version"], stored["history_sk"])

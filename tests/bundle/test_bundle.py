@@ -119,10 +119,9 @@ def test_dags_parse_from_an_mwaa_like_airflow_home(bundle, tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["import_errors"] == {}
-    from mlops.config import enabled_countries
+    from mlops.config import DAG_KINDS, enabled_models
 
-    codes = [c.code for c in enabled_countries(REPO / "include" / "config" / "countries.yaml")]
-    kinds = ("train", "evaluate", "deploy", "batch_inference")
-    assert result["dag_ids"] == sorted(f"{kind}__{cc}" for kind in kinds for cc in codes)
+    models = enabled_models(REPO / "include" / "config" / "countries.yaml")
+    assert result["dag_ids"] == sorted(m.dag_id(kind) for kind in DAG_KINDS for m in models)
     assert result["countries_file"] == str(home / "dags" / "config" / "countries.yaml")
     assert result["mlops_from"].startswith(str(home / "plugins"))

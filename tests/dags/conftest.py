@@ -6,7 +6,6 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 DAGS = REPO / "dags"
-KINDS = ("train", "evaluate", "deploy", "batch_inference")
 
 # DagBag parsing needs an AIRFLOW_HOME; keep it out of the user's ~/airflow.
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="mlops-dags-tests-"))

@@ -1,26 +1,26 @@
-"""DagBag integrity: every DAG imports, exists per enabled country and is wired as designed."""
+"""DagBag integrity: every DAG imports, exists per enabled model and is wired as designed."""
 
 import pytest
 from airflow.providers.amazon.aws.operators.sagemaker import SageMakerBaseOperator
 from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
-from mlops.config import enabled_countries
+from mlops.config import DAG_KINDS, enabled_models
 
-from tests.dags.conftest import KINDS
-
-COUNTRIES = {c.code: c for c in enabled_countries()}
-DAG_IDS = sorted(f"{kind}__{cc}" for kind in KINDS for cc in COUNTRIES)
+MODELS = {m.key: m for m in enabled_models()}
+# DAG id -> (kind, model)
+DAGS = {m.dag_id(kind): (kind, m) for kind in DAG_KINDS for m in MODELS.values()}
+DAG_IDS = sorted(DAGS)
 
 # task → its upstream tasks, per DAG kind: the pipeline diagram of docs and README.
 GRAPHS = {
     "train": {
         "build_requests": set(),
         "prepare_data": {"build_requests"},
-        "tuning_config": {"build_requests", "prepare_data"},
-        "tune": {"prepare_data", "tuning_config"},
-        "training_config": {"build_requests", "prepare_data", "tune"},
-        "train_model": {"training_config", "tune"},
-        "model_config": {"build_requests", "train_model"},
-        "create_model": {"model_config", "train_model"},
+        "tuning_request": {"build_requests", "prepare_data"},
+        "tune": {"prepare_data", "tuning_request"},
+        "training_request": {"build_requests", "prepare_data", "tune"},
+        "train_model": {"training_request", "tune"},
+        "model_request": {"build_requests", "train_model"},
+        "create_model": {"model_request", "train_model"},
         "register_model_version": {
             "build_requests",
             "prepare_data",
@@ -33,8 +33,8 @@ GRAPHS = {
         "transform_challenger": {"build_requests"},
         "has_champion": {"build_requests"},
         "transform_champion": {"build_requests", "has_champion"},
-        "evaluation_config": {"build_requests", "transform_challenger", "transform_champion"},
-        "evaluate_models": {"evaluation_config"},
+        "evaluation_request": {"build_requests", "transform_challenger", "transform_champion"},
+        "evaluate_models": {"evaluation_request"},
         "compare": {"build_requests", "evaluate_models"},
         "winner_changed": {"compare"},
         "publish_winner": {"compare", "winner_changed"},
@@ -42,8 +42,8 @@ GRAPHS = {
     "deploy": {
         "build_requests": set(),
         "create_endpoint_config": {"build_requests"},
-        "endpoint_config": {"build_requests", "create_endpoint_config"},
-        "deploy_endpoint": {"endpoint_config"},
+        "endpoint_request": {"build_requests", "create_endpoint_config"},
+        "deploy_endpoint": {"endpoint_request"},
         "verify_endpoint": {"create_endpoint_config", "deploy_endpoint"},
         "smoke_test": {"build_requests", "verify_endpoint"},
     },
@@ -52,8 +52,8 @@ GRAPHS = {
         "wait_for_input": {"plan_month"},
         "build_requests": {"plan_month", "wait_for_input"},
         "batch_transform": {"build_requests"},
-        "postprocess_config": {"build_requests", "batch_transform"},
-        "postprocess": {"postprocess_config"},
+        "postprocess_request": {"build_requests", "batch_transform"},
+        "postprocess": {"postprocess_request"},
         "summarize": {"build_requests", "postprocess"},
     },
 }
@@ -63,16 +63,29 @@ def test_no_import_errors(dagbag):
     assert dagbag.import_errors == {}
 
 
-def test_four_dags_per_enabled_country_and_nothing_else(dagbag):
+def test_four_dags_per_enabled_model_and_nothing_else(dagbag):
     assert sorted(dagbag.dag_ids) == DAG_IDS
+
+
+def test_the_de_batteries_scheme_has_its_own_four_dags(dagbag):
+    assert {
+        "train__de__batteries",
+        "evaluate__de__batteries",
+        "deploy__de__batteries",
+        "batch_inference__de__batteries",
+    } <= set(dagbag.dag_ids)
 
 
 @pytest.mark.parametrize("dag_id", DAG_IDS)
 def test_dag_has_owner_tags_retries_docs_and_one_run_at_a_time(dagbag, dag_id):
     dag = dagbag.dags[dag_id]
-    kind, cc = dag_id.split("__")
-    assert dag.default_args["owner"] == COUNTRIES[cc].owner
-    assert {"mlops", kind, f"country:{cc}"} <= set(dag.tags)
+    kind, model = DAGS[dag_id]
+    assert dag.default_args["owner"] == model.owner
+    assert {"mlops", kind, f"country:{model.country}"} <= set(dag.tags)
+    if model.scheme:
+        assert f"scheme:{model.scheme}" in set(dag.tags)
+    else:
+        assert not [tag for tag in dag.tags if tag.startswith("scheme:")]
     assert dag.default_args["retries"] >= 1
     assert dag.doc_md and f"### {kind}__" in dag.doc_md
     assert dag.max_active_runs == 1
@@ -84,7 +97,7 @@ def test_dag_has_owner_tags_retries_docs_and_one_run_at_a_time(dagbag, dag_id):
 def test_task_graph_matches_the_design(dagbag, dag_id):
     dag = dagbag.dags[dag_id]
     graph = {task.task_id: set(task.upstream_task_ids) for task in dag.tasks}
-    assert graph == GRAPHS[dag_id.split("__")[0]]
+    assert graph == GRAPHS[DAGS[dag_id][0]]
 
 
 @pytest.mark.parametrize("dag_id", DAG_IDS)
@@ -116,42 +129,57 @@ def test_success_notification_on_the_final_reporting_task(dagbag, dag_id):
         "deploy": "smoke_test",
         "batch_inference": "summarize",
     }
-    assert reporters == [expected[dag_id.split("__")[0]]]
+    assert reporters == [expected[DAGS[dag_id][0]]]
 
 
-@pytest.mark.parametrize("cc", sorted(COUNTRIES))
-def test_challenger_asset_links_train_to_evaluate(dagbag, cc):
-    register = dagbag.dags[f"train__{cc}"].get_task("register_model_version")
-    assert [asset.uri for asset in register.outlets] == [f"mlops://challenger/{cc}"]
-    assert register.outlets[0].name == f"challenger__{cc}"
-    assert dagbag.dags[f"evaluate__{cc}"].schedule.name == f"challenger__{cc}"
+def _asset_suffix(model) -> tuple[str, str]:
+    """(name suffix, URI suffix) of a model's assets: ``de`` / ``de``, ``de__batteries`` /
+    ``de/batteries``."""
+    if model.scheme is None:
+        return model.country, model.country
+    return f"{model.country}__{model.scheme}", f"{model.country}/{model.scheme}"
 
 
-@pytest.mark.parametrize("cc", sorted(COUNTRIES))
-def test_winner_asset_is_emitted_by_evaluate_and_schedules_deploy_only_with_auto_deploy(dagbag, cc):
-    publish = dagbag.dags[f"evaluate__{cc}"].get_task("publish_winner")
-    assert [asset.uri for asset in publish.outlets] == [f"mlops://winner/{cc}"]
-    schedule = dagbag.dags[f"deploy__{cc}"].schedule
-    if COUNTRIES[cc].endpoint.auto_deploy:
-        assert schedule.name == publish.outlets[0].name == f"winner__{cc}"
+@pytest.mark.parametrize("key", sorted(MODELS))
+def test_challenger_asset_links_train_to_evaluate(dagbag, key):
+    model = MODELS[key]
+    name, uri = _asset_suffix(model)
+    register = dagbag.dags[model.dag_id("train")].get_task("register_model_version")
+    assert [asset.uri for asset in register.outlets] == [f"mlops://challenger/{uri}"]
+    assert register.outlets[0].name == f"challenger__{name}"
+    assert dagbag.dags[model.dag_id("evaluate")].schedule.name == f"challenger__{name}"
+
+
+@pytest.mark.parametrize("key", sorted(MODELS))
+def test_winner_asset_is_emitted_by_evaluate_and_schedules_deploy_only_with_auto_deploy(
+    dagbag, key
+):
+    model = MODELS[key]
+    name, uri = _asset_suffix(model)
+    publish = dagbag.dags[model.dag_id("evaluate")].get_task("publish_winner")
+    assert [asset.uri for asset in publish.outlets] == [f"mlops://winner/{uri}"]
+    schedule = dagbag.dags[model.dag_id("deploy")].schedule
+    if model.endpoint.auto_deploy:
+        assert schedule.name == publish.outlets[0].name == f"winner__{name}"
     else:
         assert schedule is None
 
 
-@pytest.mark.parametrize("cc", sorted(COUNTRIES))
-def test_batch_inference_runs_on_the_countrys_cron(dagbag, cc):
-    dag = dagbag.dags[f"batch_inference__{cc}"]
-    assert dag.schedule == COUNTRIES[cc].batch_inference.schedule
+@pytest.mark.parametrize("key", sorted(MODELS))
+def test_batch_inference_runs_on_the_models_cron(dagbag, key):
+    model = MODELS[key]
+    dag = dagbag.dags[model.dag_id("batch_inference")]
+    assert dag.schedule == model.batch_inference.schedule
     sensor = dag.get_task("wait_for_input")
     assert sensor.deferrable and sensor.wildcard_match
-    assert sensor.timeout == COUNTRIES[cc].batch_inference.input_timeout_seconds
+    assert sensor.timeout == model.batch_inference.input_timeout_seconds
 
 
-@pytest.mark.parametrize("cc", sorted(COUNTRIES))
-def test_a_failed_evaluation_never_reaches_the_winner_write(dagbag, cc):
-    dag = dagbag.dags[f"evaluate__{cc}"]
+@pytest.mark.parametrize("key", sorted(MODELS))
+def test_a_failed_evaluation_never_reaches_the_winner_write(dagbag, key):
+    dag = dagbag.dags[MODELS[key].dag_id("evaluate")]
     # compare (the only writer of the winners table) needs every upstream to succeed;
     # only the step after the optional champion transform tolerates its skip.
     assert dag.get_task("compare").trigger_rule == "all_success"
     assert dag.get_task("evaluate_models").trigger_rule == "all_success"
-    assert dag.get_task("evaluation_config").trigger_rule == "none_failed"
+    assert dag.get_task("evaluation_request").trigger_rule == "none_failed"

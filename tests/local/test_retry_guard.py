@@ -2,7 +2,7 @@
 no operator stops it, so both would be billed. The DAGs' pre_execute hook refuses clearly."""
 
 import pytest
-from mlops.wiring import DuplicateJobRefused, refuse_duplicate_job
+from mlops.retry_guard import DuplicateJobRefused, refuse_duplicate_job
 
 from tests.support.local_stack import training_request, wait_for
 

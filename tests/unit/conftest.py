@@ -2,7 +2,7 @@ import json
 from pathlib import Path
 
 import pytest
-from mlops.config import load_countries
+from mlops.config import load_models
 from mlops.naming import RunIdentity
 from mlops.settings import Settings, parse_settings
 
@@ -38,5 +38,6 @@ def run() -> RunIdentity:
 
 
 @pytest.fixture
-def countries():
-    return load_countries(DEFAULT_COUNTRIES).countries
+def models():
+    """Every model of the default countries file, in file order (de, de-batteries, fr, ...)."""
+    return load_models(DEFAULT_COUNTRIES)

@@ -1,15 +1,21 @@
-"""The countries file: the default file's content and the errors a broken file gives."""
+"""The countries file: the default file's content, the models it defines (a country's default
+model and its schemes, merged by the documented rule) and the errors a broken file gives."""
 
 import textwrap
 
 import pytest
 from mlops.config import (
     COUNTRIES_FILE_ENV,
+    DAG_KINDS,
     CountriesConfigError,
     countries_file_path,
-    countries_to_generate,
     enabled_countries,
+    enabled_models,
+    get_model,
     load_countries,
+    load_models,
+    merge_scheme,
+    models_to_generate,
 )
 
 from tests.unit.conftest import DEFAULT_COUNTRIES
@@ -145,7 +151,239 @@ def test_missing_file_names_the_path_and_the_variable(tmp_path):
 
 
 def test_parsing_context_generates_only_the_requested_dag():
-    only = countries_to_generate("deploy", "deploy__fr", DEFAULT_COUNTRIES)
-    assert [c.code for c in only] == ["fr"]
-    assert countries_to_generate("train", "deploy__fr", DEFAULT_COUNTRIES) == []
-    assert len(countries_to_generate("train", None, DEFAULT_COUNTRIES)) >= 3
+    only = models_to_generate("deploy", "deploy__fr", DEFAULT_COUNTRIES)
+    assert [m.key for m in only] == ["fr"]
+    assert models_to_generate("train", "deploy__fr", DEFAULT_COUNTRIES) == []
+    assert len(models_to_generate("train", None, DEFAULT_COUNTRIES)) >= 4
+
+
+def test_parsing_context_tells_a_scheme_dag_from_the_default_one():
+    scheme = models_to_generate("train", "train__de__batteries", DEFAULT_COUNTRIES)
+    assert [m.key for m in scheme] == ["de-batteries"]
+    assert [m.key for m in models_to_generate("train", "train__de", DEFAULT_COUNTRIES)] == ["de"]
+    assert models_to_generate("train", "train__de__packaging", DEFAULT_COUNTRIES) == []
+    assert models_to_generate("train", "train__de__bat-x", DEFAULT_COUNTRIES) == []
+
+
+# ---------------------------------------------------------------- models and schemes
+SCHEMED = """
+countries:
+  - code: de
+    code_table_version: "2026-01"
+    owner: team-de
+    data_prefix: germany
+    training:
+      instance_type: ml.trn1.2xlarge
+      algorithm: neural
+      hyperparameters: {epochs: "8"}
+      hpo: {max_jobs: 4, max_parallel_jobs: 2}
+    endpoint:
+      instance_count: 2
+      canary: {percent: 10}
+    schemes:
+      batteries:
+        code_table_version: "2026-03"
+        training: {instance_type: ml.m5.xlarge, algorithm: linear, hpo: {max_jobs: 2}}
+        endpoint: {auto_deploy: true, canary: null}
+      packaging:
+        data_prefix: de-packaging
+        enabled: false
+"""
+
+
+def test_a_country_without_schemes_is_one_default_model_named_like_before(tmp_path):
+    (model,) = load_models(write(tmp_path, "countries:\n  - {code: fr, code_table_version: v1}\n"))
+    assert (model.country, model.scheme, model.key, model.prefix) == ("fr", None, "fr", "fr")
+    assert [model.dag_id(kind) for kind in DAG_KINDS] == [
+        "train__fr",
+        "evaluate__fr",
+        "deploy__fr",
+        "batch_inference__fr",
+    ]
+    assert model.label == "FR"
+
+
+def test_schemes_are_models_after_their_country_in_file_order(tmp_path):
+    models = load_models(write(tmp_path, SCHEMED))
+    assert [m.key for m in models] == ["de", "de-batteries", "de-packaging"]
+    assert [m.key for m in enabled_models(write(tmp_path, SCHEMED))] == ["de", "de-batteries"]
+
+
+def test_a_scheme_model_has_its_own_key_ids_prefix_and_label(tmp_path):
+    batteries = get_model("de-batteries", write(tmp_path, SCHEMED))
+    assert (batteries.country, batteries.scheme) == ("de", "batteries")
+    assert batteries.dag_id("train") == "train__de__batteries"
+    assert batteries.dag_id("batch_inference") == "batch_inference__de__batteries"
+    assert batteries.label == "DE batteries"
+
+
+def test_a_scheme_prefix_nests_under_its_countrys_and_data_prefix_overrides_it(tmp_path):
+    path = write(tmp_path, SCHEMED)
+    assert get_model("de", path).prefix == "germany"
+    assert get_model("de-batteries", path).prefix == "germany/batteries"
+    assert get_model("de-packaging", path).prefix == "de-packaging"
+
+
+def test_default_scheme_prefix_is_country_slash_scheme():
+    assert get_model("de-batteries", DEFAULT_COUNTRIES).prefix == "de/batteries"
+
+
+def test_scalars_are_inherited_unless_the_scheme_sets_them(tmp_path):
+    path = write(tmp_path, SCHEMED)
+    batteries, packaging = get_model("de-batteries", path), get_model("de-packaging", path)
+    assert batteries.owner == packaging.owner == "team-de"
+    assert batteries.code_table_version == "2026-03"
+    assert packaging.code_table_version == "2026-01"
+    assert batteries.enabled and not packaging.enabled
+
+
+def test_sections_merge_key_by_key_and_values_inside_replace_whole(tmp_path):
+    path = write(tmp_path, SCHEMED)
+    batteries = get_model("de-batteries", path)
+    assert batteries.training.instance_type == "ml.m5.xlarge"
+    assert batteries.training.algorithm == "linear"
+    # inherited key of the same section
+    assert batteries.training.hyperparameters == {"epochs": "8"}
+    # hpo replaced whole: its max_parallel_jobs is the default, not the country's 2
+    assert (batteries.training.hpo.max_jobs, batteries.training.hpo.max_parallel_jobs) == (2, 2)
+    assert get_model("de", path).training.hpo.max_jobs == 4
+    assert batteries.endpoint.instance_count == 2
+    assert batteries.endpoint.auto_deploy is True
+    assert batteries.endpoint.canary is None
+    assert get_model("de-packaging", path).endpoint.canary is not None
+
+
+def test_merge_rule_is_a_pure_function_of_two_dicts():
+    country = {"code": "de", "owner": "a", "training": {"algorithm": "neural", "hpo": {"x": 1}}}
+    merged = merge_scheme(country, {"owner": "b", "training": {"hpo": {"y": 2}}})
+    assert merged == {"owner": "b", "training": {"algorithm": "neural", "hpo": {"y": 2}}}
+    assert country["training"]["hpo"] == {"x": 1}
+
+
+def test_the_default_file_has_the_de_batteries_scheme_on_cpu_linear():
+    batteries = get_model("de-batteries", DEFAULT_COUNTRIES)
+    assert batteries.enabled
+    assert batteries.code_table_version == "2026-01"
+    assert batteries.training.instance_type == "ml.m5.xlarge"
+    assert batteries.training.algorithm == "linear"
+    assert batteries.training.accelerator == "cpu"
+    assert set(batteries.training.hpo.ranges) == {"alpha", "loss"}
+    assert batteries.endpoint.instance_type == "ml.m5.large"
+    assert batteries.endpoint.auto_deploy is True
+    assert batteries.endpoint.canary is None
+    # the country's Trainium profile is untouched
+    assert get_model("de", DEFAULT_COUNTRIES).training.instance_type == "ml.trn1.2xlarge"
+
+
+def test_a_schemes_bad_field_names_file_country_scheme_and_field(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        countries:
+          - code: de
+            code_table_version: v1
+            schemes:
+              batteries: {training: {instance_type: m5.xlarge}}
+        """,
+    )
+    with pytest.raises(CountriesConfigError) as error:
+        load_models(path)
+    assert f"{path}: country 'de', scheme 'batteries', field 'training.instance_type': " in str(
+        error.value
+    )
+
+
+def test_a_merge_that_breaks_a_rule_is_reported_on_the_scheme(tmp_path):
+    # The country's canary is inherited; serverless endpoints refuse one.
+    path = write(
+        tmp_path,
+        """
+        countries:
+          - code: de
+            code_table_version: v1
+            endpoint: {canary: {percent: 10}}
+            schemes:
+              batteries: {endpoint: {serverless: {memory_mb: 2048}}}
+        """,
+    )
+    with pytest.raises(
+        CountriesConfigError, match=r"country 'de', scheme 'batteries', field 'endpoint'.*canary"
+    ):
+        load_models(path)
+
+
+def test_an_unknown_scheme_field_is_named(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        countries:
+          - code: de
+            code_table_version: v1
+            schemes: {batteries: {endpont: {}}}
+        """,
+    )
+    with pytest.raises(CountriesConfigError, match=r"scheme 'batteries', field 'endpont'"):
+        load_models(path)
+
+
+@pytest.mark.parametrize("field", ["code", "schemes", "country", "scheme"])
+def test_a_scheme_cannot_set_the_entrys_identity(tmp_path, field):
+    path = write(
+        tmp_path,
+        f"""
+        countries:
+          - code: de
+            code_table_version: v1
+            schemes: {{batteries: {{{field}: x}}}}
+        """,
+    )
+    with pytest.raises(
+        CountriesConfigError, match=rf"scheme 'batteries', field '{field}': a scheme cannot set"
+    ):
+        load_models(path)
+
+
+@pytest.mark.parametrize(
+    "name", ["b", "bat-tery", "bat_tery", "Batteries", "1x", "default", "abcdefghijklm"]
+)
+def test_a_bad_scheme_name_is_refused_with_the_rule(tmp_path, name):
+    path = write(
+        tmp_path,
+        f"""
+        countries:
+          - code: de
+            code_table_version: v1
+            schemes: {{"{name}": {{}}}}
+        """,
+    )
+    with pytest.raises(CountriesConfigError, match=r"country 'de', field 'schemes'.*scheme name"):
+        load_models(path)
+
+
+def test_two_models_on_one_data_prefix_are_refused(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        countries:
+          - code: de
+            code_table_version: v1
+            schemes: {batteries: {data_prefix: fr}}
+          - code: fr
+            code_table_version: v1
+        """,
+    )
+    with pytest.raises(
+        CountriesConfigError, match=r"'de-batteries' and 'fr' share the data prefix"
+    ):
+        load_models(path)
+
+
+def test_an_unknown_model_key_names_the_file(tmp_path):
+    path = write(tmp_path, SCHEMED)
+    with pytest.raises(CountriesConfigError, match=f"{path}: model 'de-textiles' is not"):
+        get_model("de-textiles", path)
+
+
+def test_dag_id_refuses_an_unknown_kind():
+    with pytest.raises(ValueError, match="'cleanup' is not one of train, evaluate"):
+        get_model("fr", DEFAULT_COUNTRIES).dag_id("cleanup")

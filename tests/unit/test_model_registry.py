@@ -22,10 +22,10 @@ def sagemaker(monkeypatch):
         yield boto3.client("sagemaker", region_name="eu-west-1")
 
 
-def package_request(settings, country, run, model_name):
+def package_request(settings, model, run, model_name):
     return requests.model_package_request(
         settings,
-        country,
+        model,
         run,
         model_data_url=f"s3://mlops-local-models/{model_name}/model.tar.gz",
         model_name=model_name,
@@ -36,8 +36,8 @@ def package_request(settings, country, run, model_name):
     )
 
 
-def test_registered_version_carries_what_evaluation_needs(sagemaker, settings, countries, run):
-    arn = register_model_version(sagemaker, package_request(settings, countries[0], run, "m-1"))
+def test_registered_version_carries_what_evaluation_needs(sagemaker, settings, models, run):
+    arn = register_model_version(sagemaker, package_request(settings, models[0], run, "m-1"))
     candidate = describe_candidate(sagemaker, arn)
     assert candidate["model_name"] == "m-1"
     assert candidate["data_month"] == run.data_month
@@ -45,22 +45,22 @@ def test_registered_version_carries_what_evaluation_needs(sagemaker, settings, c
     assert candidate["approval_status"] == "PendingManualApproval"
 
 
-def test_newest_pending_version_is_found(sagemaker, settings, countries, run):
-    group = f"{settings.name_prefix}-{countries[0].code}"
-    register_model_version(sagemaker, package_request(settings, countries[0], run, "m-1"))
-    newest = register_model_version(sagemaker, package_request(settings, countries[0], run, "m-2"))
+def test_newest_pending_version_is_found(sagemaker, settings, models, run):
+    group = f"{settings.name_prefix}-{models[0].key}"
+    register_model_version(sagemaker, package_request(settings, models[0], run, "m-1"))
+    newest = register_model_version(sagemaker, package_request(settings, models[0], run, "m-2"))
     assert newest_pending_package(sagemaker, group) == newest
 
 
-def test_no_pending_version_gives_a_clear_error(sagemaker, settings, countries, run):
-    group = f"{settings.name_prefix}-{countries[0].code}"
+def test_no_pending_version_gives_a_clear_error(sagemaker, settings, models, run):
+    group = f"{settings.name_prefix}-{models[0].key}"
     sagemaker.create_model_package_group(ModelPackageGroupName=group)
     with pytest.raises(ModelRegistryError, match=f"{group} has no PendingManualApproval"):
         newest_pending_package(sagemaker, group)
 
 
-def test_approval_decision_is_written_with_its_reasons(sagemaker, settings, countries, run):
-    arn = register_model_version(sagemaker, package_request(settings, countries[0], run, "m-1"))
+def test_approval_decision_is_written_with_its_reasons(sagemaker, settings, models, run):
+    arn = register_model_version(sagemaker, package_request(settings, models[0], run, "m-1"))
     set_approval(sagemaker, arn, approved=False, reasons=["gain below margin"])
     package = sagemaker.describe_model_package(ModelPackageName=arn)
     assert package["ModelApprovalStatus"] == "Rejected"

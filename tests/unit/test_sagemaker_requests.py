@@ -1,17 +1,17 @@
-"""Every request the DAGs send passes botocore's own validation, for every configured country."""
+"""Every request the DAGs send passes botocore's own validation, for every configured model."""
 
 import botocore.session
 import pytest
 from botocore.validate import ParamValidator
 from mlops import sagemaker_requests as requests
-from mlops.config import load_countries
+from mlops.config import enabled_models
 from mlops.naming import MAX_TUNING_NAME, NAME_PATTERN
 
 from tests.unit.conftest import DEFAULT_COUNTRIES
 
 SAGEMAKER = botocore.session.get_session().get_service_model("sagemaker")
 RUNTIME = botocore.session.get_session().get_service_model("sagemaker-runtime")
-COUNTRIES = [c for c in load_countries(DEFAULT_COUNTRIES).countries if c.enabled]
+MODELS = enabled_models(DEFAULT_COUNTRIES)
 TUNED = {"learning_rate": "0.001", "hidden_size": "128"}
 MODEL_DATA = "s3://mlops-local-models/de/runs/x/training/job/output/model.tar.gz"
 
@@ -21,26 +21,26 @@ def assert_valid(operation: str, request: dict, model=SAGEMAKER) -> None:
     assert not report.has_errors(), f"{operation}: {report.generate_report()}"
 
 
-def all_requests(settings, country, run) -> list[tuple[str, dict]]:
-    prepare = requests.prepare_request(settings, country, run)
+def all_requests(settings, model, run) -> list[tuple[str, dict]]:
+    prepare = requests.prepare_request(settings, model, run)
     outputs = requests.processing_outputs(prepare)
     train_uri, validation_uri = outputs["train"], outputs["validation"]
     return [
         ("CreateProcessingJob", prepare),
         (
             "CreateHyperParameterTuningJob",
-            requests.tuning_request(settings, country, run, train_uri, validation_uri),
+            requests.tuning_request(settings, model, run, train_uri, validation_uri),
         ),
         (
             "CreateTrainingJob",
-            requests.training_request(settings, country, run, train_uri, validation_uri, TUNED),
+            requests.training_request(settings, model, run, train_uri, validation_uri, TUNED),
         ),
-        ("CreateModel", requests.model_request(settings, country, run, MODEL_DATA)),
+        ("CreateModel", requests.model_request(settings, model, run, MODEL_DATA)),
         (
             "CreateModelPackage",
             requests.model_package_request(
                 settings,
-                country,
+                model,
                 run,
                 model_data_url=MODEL_DATA,
                 model_name="mlops-de-model-0b74bdb0",
@@ -55,7 +55,7 @@ def all_requests(settings, country, run) -> list[tuple[str, dict]]:
                 "CreateTransformJob",
                 requests.evaluation_transform_request(
                     settings,
-                    country,
+                    model,
                     run,
                     role=role,
                     model_name="m",
@@ -68,7 +68,7 @@ def all_requests(settings, country, run) -> list[tuple[str, dict]]:
             "CreateProcessingJob",
             requests.evaluate_request(
                 settings,
-                country,
+                model,
                 run,
                 challenger_output_uri="s3://b/challenger/",
                 champion_output_uri="s3://b/champion/",
@@ -77,42 +77,42 @@ def all_requests(settings, country, run) -> list[tuple[str, dict]]:
         ),
         (
             "CreateTransformJob",
-            requests.batch_transform_request(settings, country, run, model_name="m"),
+            requests.batch_transform_request(settings, model, run, model_name="m"),
         ),
         (
             "CreateProcessingJob",
-            requests.postprocess_request(settings, country, run, predictions_uri="s3://b/raw/"),
+            requests.postprocess_request(settings, model, run, predictions_uri="s3://b/raw/"),
         ),
         (
             "CreateEndpointConfig",
-            requests.endpoint_config_request(settings, country, run, model_name="m"),
+            requests.endpoint_config_request(settings, model, run, model_name="m"),
         ),
         (
             "CreateEndpoint",
-            requests.endpoint_request(settings, country, run, endpoint_config_name="c"),
+            requests.endpoint_request(settings, model, run, endpoint_config_name="c"),
         ),
     ]
 
 
-@pytest.mark.parametrize("country", COUNTRIES, ids=lambda c: c.code)
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.key)
 @pytest.mark.parametrize("vpc", [False, True], ids=["no-vpc", "vpc"])
 def test_every_request_validates_against_the_sagemaker_service_model(
-    country, vpc, settings, vpc_settings, run
+    model, vpc, settings, vpc_settings, run
 ):
-    for operation, request in all_requests(vpc_settings if vpc else settings, country, run):
+    for operation, request in all_requests(vpc_settings if vpc else settings, model, run):
         assert_valid(operation, request)
 
 
-@pytest.mark.parametrize("country", COUNTRIES, ids=lambda c: c.code)
-def test_endpoint_update_request_validates_without_tags(country, settings, run):
-    request = requests.endpoint_request(settings, country, run, endpoint_config_name="c")
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.key)
+def test_endpoint_update_request_validates_without_tags(model, settings, run):
+    request = requests.endpoint_request(settings, model, run, endpoint_config_name="c")
     # The provider's operator drops Tags when it falls back from create to update.
     assert_valid("UpdateEndpoint", {k: v for k, v in request.items() if k != "Tags"})
 
 
-@pytest.mark.parametrize("country", COUNTRIES, ids=lambda c: c.code)
-def test_smoke_invocation_validates_against_sagemaker_runtime(country, settings):
-    assert_valid("InvokeEndpoint", requests.smoke_invocation(settings, country), RUNTIME)
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.key)
+def test_smoke_invocation_validates_against_sagemaker_runtime(model, settings):
+    assert_valid("InvokeEndpoint", requests.smoke_invocation(settings, model), RUNTIME)
 
 
 def kms_paths(request: dict) -> list:
@@ -132,21 +132,21 @@ def kms_paths(request: dict) -> list:
     return found
 
 
-@pytest.mark.parametrize("country", COUNTRIES, ids=lambda c: c.code)
-def test_every_job_encrypts_volumes_and_outputs_with_the_project_key(country, settings, run):
-    for operation, request in all_requests(settings, country, run):
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.key)
+def test_every_job_encrypts_volumes_and_outputs_with_the_project_key(model, settings, run):
+    for operation, request in all_requests(settings, model, run):
         if operation in ("CreateModel", "CreateModelPackage", "CreateEndpoint"):
             continue  # no volume or output of their own
         keys = kms_paths(request)
         assert keys, f"{operation} has no KMS key"
         assert all(value == settings.kms_key_arn for _, value in keys), operation
-        if operation != "CreateEndpointConfig" or not country.endpoint.serverless:
+        if operation != "CreateEndpointConfig" or not model.endpoint.serverless:
             assert any("Volume" in p or p == "KmsKeyId" for p, _ in keys), operation
 
 
-@pytest.mark.parametrize("country", COUNTRIES, ids=lambda c: c.code)
-def test_every_job_has_a_stopping_condition(country, settings, run):
-    for operation, request in all_requests(settings, country, run):
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.key)
+def test_every_job_has_a_stopping_condition(model, settings, run):
+    for operation, request in all_requests(settings, model, run):
         if operation in ("CreateProcessingJob", "CreateTrainingJob"):
             assert request["StoppingCondition"]["MaxRuntimeInSeconds"] > 0
         if operation == "CreateHyperParameterTuningJob":
@@ -154,17 +154,17 @@ def test_every_job_has_a_stopping_condition(country, settings, run):
             assert request["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxRuntimeInSeconds"]
 
 
-@pytest.mark.parametrize("country", COUNTRIES, ids=lambda c: c.code)
-def test_every_taggable_request_carries_country_run_and_code_version(country, settings, run):
-    for operation, request in all_requests(settings, country, run):
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.key)
+def test_every_taggable_request_carries_country_run_and_code_version(model, settings, run):
+    for operation, request in all_requests(settings, model, run):
         tags = {tag["Key"]: tag["Value"] for tag in request["Tags"]}
-        assert tags["country"] == country.code, operation
+        assert tags["country"] == model.country, operation
         assert tags["run_id"] == run.run_id, operation
         assert tags["code_version"] == run.code_version, operation
 
 
-@pytest.mark.parametrize("country", COUNTRIES, ids=lambda c: c.code)
-def test_names_are_valid_and_tuning_name_fits_32(country, settings, run):
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.key)
+def test_names_are_valid_and_tuning_name_fits_32(model, settings, run):
     own_names = {
         "CreateProcessingJob": "ProcessingJobName",
         "CreateTrainingJob": "TrainingJobName",
@@ -174,81 +174,79 @@ def test_names_are_valid_and_tuning_name_fits_32(country, settings, run):
         "CreateHyperParameterTuningJob": "HyperParameterTuningJobName",
         "CreateEndpoint": "EndpointName",
     }
-    for operation, request in all_requests(settings, country, run):
+    for operation, request in all_requests(settings, model, run):
         if operation in own_names:
             assert NAME_PATTERN.match(request[own_names[operation]]), operation
-    tuning = all_requests(settings, country, run)[1][1]
+    tuning = all_requests(settings, model, run)[1][1]
     assert len(tuning["HyperParameterTuningJobName"]) <= MAX_TUNING_NAME
 
 
-def test_vpc_config_only_when_subnets_are_set(countries, settings, vpc_settings, run):
-    country = countries[0]
-    without = requests.training_request(settings, country, run, "s3://a/", "s3://b/", TUNED)
-    with_vpc = requests.training_request(vpc_settings, country, run, "s3://a/", "s3://b/", TUNED)
+def test_vpc_config_only_when_subnets_are_set(models, settings, vpc_settings, run):
+    model = models[0]
+    without = requests.training_request(settings, model, run, "s3://a/", "s3://b/", TUNED)
+    with_vpc = requests.training_request(vpc_settings, model, run, "s3://a/", "s3://b/", TUNED)
     assert "VpcConfig" not in without
     assert with_vpc["VpcConfig"] == {
         "Subnets": ["subnet-0a1b2c3d"],
         "SecurityGroupIds": ["sg-0a1b2c3d"],
     }
-    prepare = requests.prepare_request(vpc_settings, country, run)
+    prepare = requests.prepare_request(vpc_settings, model, run)
     assert prepare["NetworkConfig"]["VpcConfig"]["Subnets"] == ["subnet-0a1b2c3d"]
 
 
-def test_network_isolation_follows_the_setting(countries, settings_dict, run):
+def test_network_isolation_follows_the_setting(models, settings_dict, run):
     from mlops.settings import parse_settings
 
     open_settings = parse_settings(settings_dict | {"enable_network_isolation": False})
-    country = countries[0]
+    model = models[0]
     assert (
-        requests.model_request(open_settings, country, run, MODEL_DATA)["EnableNetworkIsolation"]
+        requests.model_request(open_settings, model, run, MODEL_DATA)["EnableNetworkIsolation"]
         is False
     )
     isolated = parse_settings(settings_dict)
     assert (
-        requests.model_request(isolated, country, run, MODEL_DATA)["EnableNetworkIsolation"] is True
+        requests.model_request(isolated, model, run, MODEL_DATA)["EnableNetworkIsolation"] is True
     )
-    assert requests.prepare_request(isolated, country, run)["NetworkConfig"][
-        "EnableNetworkIsolation"
-    ]
+    assert requests.prepare_request(isolated, model, run)["NetworkConfig"]["EnableNetworkIsolation"]
 
 
 def by_accelerator(kind):
-    return next(c for c in COUNTRIES if c.training.accelerator == kind)
+    return next(m for m in MODELS if m.training.accelerator == kind)
 
 
 def test_trainium_profile_uses_the_neuron_image_on_trn1(settings, run):
-    country = by_accelerator("trainium")
-    request = requests.training_request(settings, country, run, "s3://a/", "s3://b/", TUNED)
+    model = by_accelerator("trainium")
+    request = requests.training_request(settings, model, run, "s3://a/", "s3://b/", TUNED)
     assert request["AlgorithmSpecification"]["TrainingImage"] == settings.training_neuron_image_uri
     assert request["ResourceConfig"]["InstanceType"] == "ml.trn1.2xlarge"
     assert request["HyperParameters"]["algorithm"] == "neural"
 
 
 def test_gpu_profile_uses_the_training_image_on_g5(settings, run):
-    country = by_accelerator("gpu")
-    request = requests.training_request(settings, country, run, "s3://a/", "s3://b/", TUNED)
+    model = by_accelerator("gpu")
+    request = requests.training_request(settings, model, run, "s3://a/", "s3://b/", TUNED)
     assert request["AlgorithmSpecification"]["TrainingImage"] == settings.training_image_uri
     assert request["ResourceConfig"]["InstanceType"] == "ml.g5.xlarge"
 
 
 def test_spot_profile_gets_managed_spot_with_checkpoints(settings, run):
-    country = next(c for c in COUNTRIES if c.training.use_spot)
-    request = requests.training_request(settings, country, run, "s3://a/", "s3://b/", TUNED)
+    model = next(m for m in MODELS if m.training.use_spot)
+    request = requests.training_request(settings, model, run, "s3://a/", "s3://b/", TUNED)
     assert request["EnableManagedSpotTraining"] is True
     assert (
         request["StoppingCondition"]["MaxWaitTimeInSeconds"]
         >= request["StoppingCondition"]["MaxRuntimeInSeconds"]
     )
     assert request["CheckpointConfig"]["S3Uri"].startswith(f"s3://{settings.model_bucket}/")
-    on_demand = next(c for c in COUNTRIES if not c.training.use_spot)
+    on_demand = next(m for m in MODELS if not m.training.use_spot)
     plain = requests.training_request(settings, on_demand, run, "s3://a/", "s3://b/", TUNED)
     assert "EnableManagedSpotTraining" not in plain and "CheckpointConfig" not in plain
 
 
 def test_tuning_maximises_validation_macro_f1_with_the_documented_metric_regexes(
-    countries, settings, run
+    models, settings, run
 ):
-    request = requests.tuning_request(settings, countries[0], run, "s3://a/", "s3://b/")
+    request = requests.tuning_request(settings, models[0], run, "s3://a/", "s3://b/")
     objective = request["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]
     assert objective == {"Type": "Maximize", "MetricName": "validation:macro_f1"}
     definitions = request["TrainingJobDefinition"]["AlgorithmSpecification"]["MetricDefinitions"]
@@ -258,10 +256,10 @@ def test_tuning_maximises_validation_macro_f1_with_the_documented_metric_regexes
     } in definitions
 
 
-def test_final_training_merges_tuned_over_static_hyperparameters(countries, settings, run):
-    request = requests.training_request(settings, countries[0], run, "s3://a/", "s3://b/", TUNED)
+def test_final_training_merges_tuned_over_static_hyperparameters(models, settings, run):
+    request = requests.training_request(settings, models[0], run, "s3://a/", "s3://b/", TUNED)
     assert request["HyperParameters"]["learning_rate"] == "0.001"
-    assert request["HyperParameters"]["country"] == countries[0].code
+    assert request["HyperParameters"]["country"] == models[0].country
     assert request["HyperParameters"]["data_month"] == run.data_month
     assert all(isinstance(v, str) for v in request["HyperParameters"].values())
 
@@ -278,42 +276,85 @@ def test_tuning_without_best_job_fails_naming_the_job():
         requests.best_hyperparameters({"HyperParameterTuningJobName": "mlops-de-hpo-x"})
 
 
-def test_prepare_reads_the_months_labeled_data_and_code_table(countries, settings, run):
-    request = requests.prepare_request(settings, countries[0], run)
+def test_prepare_reads_the_months_labeled_data_and_code_table(models, settings, run):
+    request = requests.prepare_request(settings, models[0], run)
     inputs = {i["InputName"]: i["S3Input"]["S3Uri"] for i in request["ProcessingInputs"]}
-    cc = countries[0].code
-    assert inputs["labeled"] == f"s3://{settings.data_bucket}/{cc}/{run.data_month}/labeled/"
+    prefix = models[0].prefix
+    assert inputs["labeled"] == f"s3://{settings.data_bucket}/{prefix}/{run.data_month}/labeled/"
     assert inputs["code_table"].endswith(
-        f"/{cc}/code_tables/{countries[0].code_table_version}.json"
+        f"/{prefix}/code_tables/{models[0].code_table_version}.json"
     )
     assert request["AppSpecification"]["ContainerEntrypoint"] == ["prepare"]
     assert set(requests.processing_outputs(request)) == set(requests.PREPARE_OUTPUTS)
 
 
-def test_batch_outputs_land_under_the_months_predictions_prefix(countries, settings, run):
-    request = requests.postprocess_request(
-        settings, countries[0], run, predictions_uri="s3://b/raw/"
-    )
+def test_batch_outputs_land_under_the_months_predictions_prefix(models, settings, run):
+    request = requests.postprocess_request(settings, models[0], run, predictions_uri="s3://b/raw/")
     outputs = requests.processing_outputs(request)
     assert (
         outputs["predictions"]
-        == f"s3://{settings.data_bucket}/{countries[0].code}/{run.data_month}/predictions/"
+        == f"s3://{settings.data_bucket}/{models[0].prefix}/{run.data_month}/predictions/"
     )
     assert request["ProcessingOutputConfig"]["KmsKeyId"] == settings.kms_key_arn
 
 
 def test_canary_with_alarms_gives_blue_green_and_auto_rollback(settings, run):
-    country = next(c for c in COUNTRIES if c.endpoint.rollback_alarms)
-    request = requests.endpoint_request(settings, country, run, endpoint_config_name="c")
+    model = next(m for m in MODELS if m.endpoint.rollback_alarms)
+    request = requests.endpoint_request(settings, model, run, endpoint_config_name="c")
     policy = request["DeploymentConfig"]["BlueGreenUpdatePolicy"]
     assert policy["TrafficRoutingConfiguration"]["Type"] == "CANARY"
     alarms = request["DeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"]
-    assert [a["AlarmName"] for a in alarms] == country.endpoint.rollback_alarms
+    assert [a["AlarmName"] for a in alarms] == model.endpoint.rollback_alarms
 
 
 def test_endpoint_config_captures_data_with_kms(settings, run):
-    country = next(c for c in COUNTRIES if c.endpoint.data_capture_percent)
-    request = requests.endpoint_config_request(settings, country, run, model_name="m")
+    model = next(m for m in MODELS if m.endpoint.data_capture_percent)
+    request = requests.endpoint_config_request(settings, model, run, model_name="m")
     capture = request["DataCaptureConfig"]
     assert capture["KmsKeyId"] == settings.kms_key_arn
     assert capture["DestinationS3Uri"].startswith(f"s3://{settings.model_bucket}/")
+
+
+# ---------------------------------------------------------------- a scheme's model
+BATTERIES = next(m for m in MODELS if m.key == "de-batteries")
+
+
+def test_a_scheme_models_requests_carry_its_names_prefix_and_tags(settings, run):
+    every = all_requests(settings, BATTERIES, run)
+    by_operation = dict(reversed(every))  # the first request of each operation
+    prepare = by_operation["CreateProcessingJob"]
+    assert prepare["ProcessingJobName"].startswith(f"{settings.name_prefix}-de-batteries-prep-")
+    inputs = {i["InputName"]: i["S3Input"]["S3Uri"] for i in prepare["ProcessingInputs"]}
+    data = f"s3://{settings.data_bucket}/de/batteries"
+    assert inputs["labeled"] == f"{data}/{run.data_month}/labeled/"
+    assert inputs["code_table"] == f"{data}/code_tables/{BATTERIES.code_table_version}.json"
+    assert by_operation["CreateEndpoint"]["EndpointName"] == f"{settings.name_prefix}-de-batteries"
+    package = by_operation["CreateModelPackage"]
+    assert package["ModelPackageGroupName"] == f"{settings.name_prefix}-de-batteries"
+    assert package["CustomerMetadataProperties"]["scheme"] == "batteries"
+    for operation, request in every:
+        if "Tags" in request:
+            tags = {tag["Key"]: tag["Value"] for tag in request["Tags"]}
+            assert (tags["country"], tags["scheme"]) == ("de", "batteries"), operation
+
+
+def test_a_scheme_models_run_artifacts_do_not_share_the_default_models(models, settings, run):
+    default = requests.prepare_request(settings, models[0], run)
+    scheme = requests.prepare_request(settings, BATTERIES, run)
+    assert set(requests.processing_outputs(default).values()).isdisjoint(
+        requests.processing_outputs(scheme).values()
+    )
+
+
+def test_a_default_model_has_no_scheme_tag_or_metadata(models, settings, run):
+    for operation, request in all_requests(settings, models[0], run):
+        assert "scheme" not in {tag["Key"] for tag in request.get("Tags", [])}, operation
+        assert "scheme" not in request.get("CustomerMetadataProperties", {}), operation
+
+
+def test_client_token_is_the_model_name_while_it_fits_and_a_digest_beyond():
+    assert requests.client_token("mlops-de-model-0b74bdb0") == "mlops-de-model-0b74bdb0"
+    long_a = "abcdefghijkl-de-abcdefghijkl-model-0b74bdb0"
+    long_b = "abcdefghijkl-de-abcdefghijkl-model-1c85cec1"
+    assert len(requests.client_token(long_a)) == 36
+    assert requests.client_token(long_a) != requests.client_token(long_b)

@@ -48,7 +48,7 @@ def candidate(model: str, macro_f1: float = 0.9) -> dict:
 
 def record(registry, model, run, started, expected, promote=True, decided="2026-11-22T04:00:00"):
     return registry.record(
-        country=COUNTRY,
+        model_key=COUNTRY,
         candidate=candidate(model),
         decision={"promote": promote, "reasons": ["because"]},
         run_id=run,

@@ -1,5 +1,5 @@
 """What the DAGs do at run time around the operators: wait sizing, retry-safe names, and the
-setup task that builds the first request from settings, country and run identity."""
+setup tasks that unpack their Airflow context into one library call."""
 
 import json
 import math
@@ -12,7 +12,8 @@ from airflow.providers.amazon.aws.operators.sagemaker import (
     SageMakerTuningOperator,
 )
 from botocore.validate import ParamValidator
-from mlops.wiring import WAIT_SLACK_ATTEMPTS, previous_month, size_waits
+from mlops.operator_hooks import WAIT_SLACK_ATTEMPTS, prepare_sagemaker_task, prepare_sensor
+from mlops.run_context import previous_month
 from moto import mock_aws
 
 from tests.dags.conftest import REPO
@@ -32,7 +33,7 @@ class _Try:
 
 def test_waits_take_the_poll_interval_from_settings_and_cover_the_max_runtime():
     train_model = SageMakerTrainingOperator(task_id="train_model", config={"TrainingJobName": "j"})
-    size_waits({"task": train_model, "ti": _Try(1)}, max_runtime_seconds=3600)
+    prepare_sagemaker_task(3600)({"task": train_model, "ti": _Try(1)})
     interval = SETTINGS["poll_interval_seconds"]
     assert train_model.check_interval == interval
     assert train_model.max_attempts == math.ceil(3600 / interval) + WAIT_SLACK_ATTEMPTS
@@ -55,11 +56,17 @@ def test_retry_of_an_operator_without_a_name_check_gets_a_new_name(monkeypatch):
 def _rename_on_retry():
     config = {"HyperParameterTuningJobName": "mlops-de-hpo-0b74bdb0"}
     tune = SageMakerTuningOperator(task_id="tune", config=config)
-    hook = {"max_runtime_seconds": 600, "rename_field": "HyperParameterTuningJobName"}
-    size_waits({"task": tune, "ti": _Try(1)}, **hook)
+    hook = prepare_sagemaker_task(600, rename_field="HyperParameterTuningJobName")
+    hook({"task": tune, "ti": _Try(1)})
     assert tune.config["HyperParameterTuningJobName"] == "mlops-de-hpo-0b74bdb0"
-    size_waits({"task": tune, "ti": _Try(3)}, **hook)
+    hook({"task": tune, "ti": _Try(3)})
     assert tune.config["HyperParameterTuningJobName"] == "mlops-de-hpo-0b74bdb0-r3"
+
+
+def test_the_input_sensor_polls_at_the_settings_interval(dagbag):
+    sensor = dagbag.dags["batch_inference__gb"].get_task("wait_for_input")
+    prepare_sensor(3600)({"task": sensor, "ti": _Try(1)})
+    assert sensor.poke_interval == SETTINGS["poll_interval_seconds"]
 
 
 def test_default_month_is_the_previous_calendar_month():
@@ -75,7 +82,7 @@ def test_train_setup_builds_a_valid_prepare_request_for_the_param_month(dagbag):
         data_interval_end=None,
     )
     assert result["run"]["data_month"] == "2026-09"
-    prepare = result["prepare"]
+    prepare = result["prepare_request"]
     model = botocore.session.get_session().get_service_model("sagemaker")
     report = ParamValidator().validate(
         prepare, model.operation_model("CreateProcessingJob").input_shape
@@ -93,3 +100,13 @@ def test_batch_plan_defaults_to_the_month_before_the_data_interval_end(dagbag):
     )
     assert plan["data_month"] == "2026-10"
     assert plan["input_pattern"] == f"s3://{SETTINGS['data_bucket']}/gb/2026-10/unlabeled/*"
+
+
+def test_a_scheme_models_batch_plan_waits_under_its_own_prefix(dagbag):
+    task = dagbag.dags["batch_inference__de__batteries"].get_task("plan_month")
+    plan = task.python_callable(
+        params={"data_month": "2026-10"}, run_id="manual__x", data_interval_end=None
+    )
+    assert (
+        plan["input_pattern"] == f"s3://{SETTINGS['data_bucket']}/de/batteries/2026-10/unlabeled/*"
+    )

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from mlops.hosting import DeploymentError, check_serves_new_config, smoke_prediction
+from mlops.deployment import DeploymentError, check_serves_new_config, smoke_prediction
 
 
 def described(status: str, config: str, reason: str | None = None) -> dict:

@@ -1,0 +1,444 @@
+"""The body of every DAG task: one function per task, plain values and clients in, plain values out.
+
+No Airflow in here: a DAG file's task unpacks its context (params, run id, triggering asset
+events) and calls one function, passing the ``Model`` its DAG was built for, the settings, and
+boto3 clients (``sagemaker``, ``s3``, ``sagemaker-runtime``, a ``dynamodb`` resource); tests call
+the same functions with moto's. ``run`` is the run identity as it flows through XCom
+(``RunIdentity.as_dict()``); ``prepared``, ``tuned``, ``trained``, ``created``, ``evaluated``...
+are the provider operators' XCom results (``{"Processing": <describe>}`` and so on).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from mlops import sagemaker_requests as requests
+from mlops.comparison import Policy, decide
+from mlops.config import Model
+from mlops.deployment import check_serves_new_config, smoke_prediction
+from mlops.model_registry import (
+    ModelRegistryError,
+    describe_candidate,
+    newest_pending_package,
+    register_model_version,
+    set_approval,
+)
+from mlops.naming import RunIdentity, model_package_group_name
+from mlops.settings import Settings
+from mlops.winners import WinnersRegistry
+
+XCom = Mapping[str, Any]
+LOST_RACE_REASON = "a newer or concurrent evaluation changed the winner first"
+
+
+@dataclass(frozen=True)
+class Reported:
+    """A step's result and the numbers its success notification shows."""
+
+    value: dict[str, Any]
+    metrics: dict[str, Any]
+
+
+def _identity(run: XCom) -> RunIdentity:
+    return RunIdentity(
+        run_id=run["run_id"], data_month=run["data_month"], code_version=run["code_version"]
+    )
+
+
+def _winners(dynamodb: Any, settings: Settings) -> WinnersRegistry:
+    return WinnersRegistry(dynamodb.Table(settings.winners_table))
+
+
+def read_s3_text(s3: Any, uri: str) -> str:
+    """The text of the object at ``s3://bucket/key``."""
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    body: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    return body.decode("utf-8")
+
+
+# ---------------------------------------------------------------- train
+def plan_training(
+    settings: Settings, model: Model, *, run_id: str, data_month: str
+) -> dict[str, Any]:
+    """The run identity and the prepare request of a training run for ``data_month``."""
+    run = RunIdentity(run_id=run_id, data_month=data_month, code_version=settings.code_version)
+    return {"run": run.as_dict(), "prepare_request": requests.prepare_request(settings, model, run)}
+
+
+def tuning_request_after_prepare(
+    settings: Settings, model: Model, run: XCom, prepared: XCom
+) -> dict[str, Any]:
+    """The tuning request over the splits the prepare job wrote."""
+    outputs = requests.processing_outputs(prepared["Processing"])
+    return requests.tuning_request(
+        settings, model, _identity(run), outputs["train"], outputs["validation"]
+    )
+
+
+def training_request_after_tuning(
+    settings: Settings, model: Model, run: XCom, prepared: XCom, tuned: XCom
+) -> dict[str, Any]:
+    """The final training request, with the tuning job's best hyperparameters."""
+    outputs = requests.processing_outputs(prepared["Processing"])
+    return requests.training_request(
+        settings,
+        model,
+        _identity(run),
+        outputs["train"],
+        outputs["validation"],
+        requests.best_hyperparameters(tuned["Tuning"]),
+    )
+
+
+def model_request_after_training(
+    settings: Settings, model: Model, run: XCom, trained: XCom
+) -> dict[str, Any]:
+    """The CreateModel request serving the final training job's artifacts."""
+    artifacts = trained["Training"]["ModelArtifacts"]["S3ModelArtifacts"]
+    return requests.model_request(settings, model, _identity(run), artifacts)
+
+
+def final_metrics(training: XCom) -> dict[str, float]:
+    """Metric name → value from a DescribeTrainingJob's FinalMetricDataList."""
+    return {
+        item["MetricName"]: float(item["Value"])
+        for item in training.get("FinalMetricDataList") or []
+    }
+
+
+def register_challenger(
+    sagemaker: Any,
+    settings: Settings,
+    model: Model,
+    run: XCom,
+    prepared: XCom,
+    trained: XCom,
+    created: XCom,
+) -> Reported:
+    """Register the trained model as a PendingManualApproval version: the challenger.
+
+    The value is the challenger asset event's extra: what evaluate needs to find the version.
+    """
+    training = trained["Training"]
+    outputs = requests.processing_outputs(prepared["Processing"])
+    metrics = final_metrics(training)
+    model_name = created["Model"]["ModelName"]
+    request = requests.model_package_request(
+        settings,
+        model,
+        _identity(run),
+        model_data_url=training["ModelArtifacts"]["S3ModelArtifacts"],
+        model_name=model_name,
+        training_job_name=training["TrainingJobName"],
+        test_features_uri=outputs["test_features"],
+        test_labels_uri=outputs["test_labels"],
+        metrics=metrics,
+    )
+    package_arn = register_model_version(sagemaker, request)
+    challenger = {
+        "country": model.country,
+        "model_key": model.key,
+        "model_package_arn": package_arn,
+        "model_name": model_name,
+        "data_month": run["data_month"],
+        "test_features_uri": outputs["test_features"],
+        "test_labels_uri": outputs["test_labels"],
+        "training_job_name": training["TrainingJobName"],
+    }
+    return Reported(
+        challenger,
+        {"model_package_arn": package_arn, "data_month": run["data_month"]} | metrics,
+    )
+
+
+# ---------------------------------------------------------------- evaluate
+def plan_evaluation(
+    sagemaker: Any,
+    dynamodb: Any,
+    settings: Settings,
+    model: Model,
+    *,
+    run_id: str,
+    run_started_at: str,
+    package_arn: str = "",
+    triggering_extras: Sequence[XCom] = (),
+) -> dict[str, Any]:
+    """Resolve challenger and champion and build the transform request of each.
+
+    The challenger: ``package_arn`` (the param), else the newest triggering challenger asset
+    event's package, else the newest PendingManualApproval version of the model's group. The
+    champion: the model's current winner (None on the first run: no champion transform).
+    """
+    if not package_arn and triggering_extras:
+        # The DAG is scheduled on this model's challenger asset only: any event is its.
+        package_arn = str(triggering_extras[-1].get("model_package_arn", ""))
+    if not package_arn:
+        group = model_package_group_name(settings.name_prefix, model.key)
+        package_arn = newest_pending_package(sagemaker, group)
+    challenger = describe_candidate(sagemaker, package_arn)
+    champion = _winners(dynamodb, settings).current(model.key)
+    run = RunIdentity(
+        run_id=run_id, data_month=challenger["data_month"], code_version=settings.code_version
+    )
+
+    def transform(role: str, model_name: str) -> dict[str, Any]:
+        return requests.evaluation_transform_request(
+            settings,
+            model,
+            run,
+            role=role,
+            model_name=model_name,
+            test_features_uri=challenger["test_features_uri"],
+        )
+
+    return {
+        "run": run.as_dict(),
+        "run_started_at": run_started_at,
+        "challenger": challenger,
+        "champion": champion,
+        "challenger_transform_request": transform("challenger", challenger["model_name"]),
+        "champion_transform_request": transform("champion", champion["model_name"])
+        if champion
+        else None,
+    }
+
+
+def _transform_output(result: XCom) -> str:
+    return str(result["Transform"]["TransformOutput"]["S3OutputPath"])
+
+
+def evaluation_request_after_transforms(
+    settings: Settings,
+    model: Model,
+    run: XCom,
+    challenger: XCom,
+    challenger_result: XCom,
+    champion_result: XCom | None,
+) -> dict[str, Any]:
+    """The evaluate processing request over the transforms' outputs (champion's if it ran)."""
+    return requests.evaluate_request(
+        settings,
+        model,
+        _identity(run),
+        challenger_output_uri=_transform_output(challenger_result),
+        champion_output_uri=_transform_output(champion_result) if champion_result else None,
+        test_labels_uri=challenger["test_labels_uri"],
+    )
+
+
+def compare(
+    s3: Any,
+    sagemaker: Any,
+    dynamodb: Any,
+    settings: Settings,
+    model: Model,
+    *,
+    run: XCom,
+    run_started_at: str,
+    challenger: XCom,
+    champion: XCom | None,
+    evaluated: XCom,
+    decided_at: str | None = None,
+) -> Reported:
+    """Decide challenger vs champion from the evaluation, record it, approve or reject.
+
+    Reads metrics.json and per_item.jsonl the evaluate job wrote, decides (``comparison.decide``),
+    records the decision in the winners table (conditional write: a lost race keeps the stored
+    winner and says so), then approves the registry version if it won and rejects it otherwise.
+    """
+    report_uri = requests.processing_outputs(evaluated["Processing"])["evaluation"]
+    metrics = json.loads(read_s3_text(s3, report_uri + "metrics.json"))
+    per_item = [
+        json.loads(line)
+        for line in read_s3_text(s3, report_uri + "per_item.jsonl").splitlines()
+        if line.strip()
+    ]
+    decision = decide(
+        metrics["challenger"],
+        metrics.get("champion") if champion else None,
+        per_item,
+        Policy.from_evaluation(model.evaluation),
+    )
+    candidate = {
+        "model_name": challenger["model_name"],
+        "model_package_arn": challenger["model_package_arn"],
+        "data_month": challenger["data_month"],
+        "test_set_uri": challenger["test_features_uri"],
+        "image_digest": challenger.get("image_digest", ""),
+        "report_uri": report_uri + "report.html",
+        "metrics": {key: metrics["challenger"][key] for key in ("accuracy", "macro_f1")},
+    }
+    result = _winners(dynamodb, settings).record(
+        model_key=model.key,
+        candidate=candidate,
+        decision=decision.as_dict(),
+        run_id=run["run_id"],
+        run_started_at=run_started_at,
+        decided_at=decided_at or datetime.now(UTC).isoformat(),
+        expected_version=champion["version"] if champion else None,
+    )
+    reasons = list(decision.reasons)
+    if result.outcome == "lost_race":
+        reasons.append(LOST_RACE_REASON)
+    set_approval(sagemaker, challenger["model_package_arn"], result.won, reasons)
+    return Reported(
+        {"winner_changed": result.won, "outcome": result.outcome, **candidate},
+        {
+            "outcome": result.outcome,
+            "challenger_macro_f1": decision.challenger_score,
+            "champion_macro_f1": decision.champion_score
+            if decision.champion_score is not None
+            else "none",
+            "p_value": decision.p_value if decision.p_value is not None else "n/a",
+            "model_package_arn": challenger["model_package_arn"],
+            "reasons": " | ".join(reasons),
+        },
+    )
+
+
+def winner_event(model: Model, comparison: XCom) -> dict[str, Any]:
+    """The winner asset event's extra: the new winner of the model."""
+    return {
+        "country": model.country,
+        "model_key": model.key,
+        "model_name": comparison["model_name"],
+        "model_package_arn": comparison["model_package_arn"],
+        "data_month": comparison["data_month"],
+    }
+
+
+# ---------------------------------------------------------------- deploy
+def plan_deployment(
+    sagemaker: Any,
+    dynamodb: Any,
+    settings: Settings,
+    model: Model,
+    *,
+    run_id: str,
+    package_arn: str = "",
+) -> dict[str, Any]:
+    """What to deploy and the endpoint config request for it.
+
+    ``package_arn`` (the param) must be an Approved version; without it, the model's current
+    winner. Either missing or unapproved stops the deployment with what to do.
+    """
+    dag_id = model.dag_id("deploy")
+    if package_arn:
+        deployed = describe_candidate(sagemaker, package_arn)
+        if deployed["approval_status"] != "Approved":
+            raise ModelRegistryError(
+                f"{dag_id}: model package {package_arn} is "
+                f"{deployed['approval_status']}, only Approved versions are deployed"
+            )
+    else:
+        winner = _winners(dynamodb, settings).current(model.key)
+        if winner is None:
+            raise ModelRegistryError(
+                f"{dag_id}: no winner in table {settings.winners_table} yet; "
+                f"run {model.dag_id('evaluate')} first or pass model_package_arn"
+            )
+        deployed = winner
+    run = RunIdentity(
+        run_id=run_id, data_month=deployed["data_month"], code_version=settings.code_version
+    )
+    return {
+        "run": run.as_dict(),
+        "model_name": deployed["model_name"],
+        "model_package_arn": deployed["model_package_arn"],
+        "endpoint_config_request": requests.endpoint_config_request(
+            settings, model, run, model_name=deployed["model_name"]
+        ),
+        "invocation": requests.smoke_invocation(settings, model),
+    }
+
+
+def endpoint_request_after_config(
+    settings: Settings, model: Model, run: XCom, created: XCom
+) -> dict[str, Any]:
+    """The CreateEndpoint request (update in place when it exists) on the new endpoint config."""
+    return requests.endpoint_request(
+        settings,
+        model,
+        _identity(run),
+        endpoint_config_name=created["EndpointConfig"]["EndpointConfigName"],
+    )
+
+
+def verify_endpoint(sagemaker: Any, created: XCom, deployed: XCom) -> dict[str, Any]:
+    """Fail unless the endpoint serves the new config (an automatic rollback leaves the old)."""
+    expected = created["EndpointConfig"]["EndpointConfigName"]
+    name = deployed["Endpoint"]["EndpointName"]
+    check_serves_new_config(sagemaker.describe_endpoint(EndpointName=name), expected)
+    return {"endpoint_name": name, "endpoint_config_name": expected}
+
+
+def smoke_test(runtime: Any, invocation: XCom, verified: XCom, model_name: str) -> Reported:
+    """One sample record through InvokeEndpoint; fail unless it answers with a label."""
+    response = runtime.invoke_endpoint(**invocation)
+    prediction = smoke_prediction(invocation["EndpointName"], response["Body"].read())
+    return Reported(
+        prediction,
+        {
+            "endpoint": verified["endpoint_name"],
+            "endpoint_config": verified["endpoint_config_name"],
+            "model_name": model_name,
+            "smoke_label": prediction["label"],
+            "smoke_confidence": float(prediction.get("confidence", 0.0)),
+        },
+    )
+
+
+# ---------------------------------------------------------------- batch inference
+def plan_month(settings: Settings, model: Model, *, data_month: str) -> dict[str, str]:
+    """The month to score and the S3 key pattern its input lands under."""
+    unlabeled = requests.s3_uri(settings.data_bucket, model.prefix, data_month, "unlabeled")
+    return {"data_month": data_month, "input_pattern": unlabeled + "*"}
+
+
+def plan_batch(
+    dynamodb: Any, settings: Settings, model: Model, *, run_id: str, data_month: str
+) -> dict[str, Any]:
+    """The model's winner and the batch transform request with it; refuse without a winner."""
+    winner = _winners(dynamodb, settings).current(model.key)
+    if winner is None:
+        raise RuntimeError(
+            f"{model.dag_id('batch_inference')}: no winner in table {settings.winners_table}; "
+            f"run {model.dag_id('train')} and {model.dag_id('evaluate')} first"
+        )
+    run = RunIdentity(run_id=run_id, data_month=data_month, code_version=settings.code_version)
+    return {
+        "run": run.as_dict(),
+        "model_name": winner["model_name"],
+        "transform_request": requests.batch_transform_request(
+            settings, model, run, model_name=winner["model_name"]
+        ),
+    }
+
+
+def postprocess_request_after_transform(
+    settings: Settings, model: Model, run: XCom, transformed: XCom
+) -> dict[str, Any]:
+    """The postprocess processing request over the batch transform's output."""
+    return requests.postprocess_request(
+        settings, model, _identity(run), predictions_uri=_transform_output(transformed)
+    )
+
+
+def summarize(s3: Any, run: XCom, model_name: str, postprocessed: XCom) -> Reported:
+    """The postprocess job's summary.json: rows scored and items flagged for review."""
+    outputs = requests.processing_outputs(postprocessed["Processing"])
+    summary: dict[str, Any] = json.loads(read_s3_text(s3, outputs["summary"] + "summary.json"))
+    return Reported(
+        summary,
+        {
+            "data_month": run["data_month"],
+            "model_name": model_name,
+            "rows": summary.get("rows"),
+            "needs_review": summary.get("needs_review"),
+            "predictions": outputs["predictions"],
+        },
+    )

@@ -1,0 +1,495 @@
+"""Every DAG task's body, called as the library function it is, against moto's S3, DynamoDB and
+SageMaker registry: no Airflow, no DAG run. The XCom inputs have the shapes the provider operators
+push (``{"Processing": ...}``, ``{"Training": ...}``...)."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import boto3
+import pytest
+from mlops import sagemaker_requests as requests
+from mlops import steps
+from mlops.config import get_model
+from mlops.deployment import DeploymentError
+from mlops.model_registry import ModelRegistryError
+from mlops.winners import WinnersRegistry
+from moto import mock_aws
+
+from tests.unit.conftest import DEFAULT_COUNTRIES
+
+REGION = "eu-west-1"
+RUN_ID = "manual__2026-11-22T03:23:26.123456+00:00"
+STARTED = "2026-11-22T03:23:27+00:00"
+MONTH = "2026-10"
+GB = get_model("gb", DEFAULT_COUNTRIES)
+BATTERIES = get_model("de-batteries", DEFAULT_COUNTRIES)
+
+
+class Aws:
+    """moto's clients, created inside one mock_aws context."""
+
+    def __init__(self, settings):
+        self.sagemaker = boto3.client("sagemaker", region_name=REGION)
+        self.s3 = boto3.client("s3", region_name=REGION)
+        self.dynamodb = boto3.resource("dynamodb", region_name=REGION)
+        for bucket in (settings.data_bucket, settings.model_bucket):
+            self.s3.create_bucket(
+                Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION}
+            )
+        self.winners = WinnersRegistry(
+            self.dynamodb.create_table(
+                TableName=settings.winners_table,
+                KeySchema=[
+                    {"AttributeName": "pk", "KeyType": "HASH"},
+                    {"AttributeName": "sk", "KeyType": "RANGE"},
+                ],
+                AttributeDefinitions=[
+                    {"AttributeName": "pk", "AttributeType": "S"},
+                    {"AttributeName": "sk", "AttributeType": "S"},
+                ],
+                BillingMode="PAY_PER_REQUEST",
+            )
+        )
+
+    def put_text(self, uri: str, text: str) -> None:
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        self.s3.put_object(Bucket=bucket, Key=key, Body=text.encode())
+
+
+@pytest.fixture
+def aws(monkeypatch, settings):
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    with mock_aws():
+        yield Aws(settings)
+
+
+# ---------------------------------------------------------------- shapes of upstream XCom
+def planned(settings, model=GB):
+    return steps.plan_training(settings, model, run_id=RUN_ID, data_month=MONTH)
+
+
+def prepared(plan):
+    return {"Processing": plan["prepare_request"]}
+
+
+def trained(name="mlops-gb-train-0b74bdb0", macro_f1=0.91):
+    return {
+        "Training": {
+            "TrainingJobName": name,
+            "ModelArtifacts": {
+                "S3ModelArtifacts": f"s3://mlops-local-models/gb/{name}/model.tar.gz"
+            },
+            "FinalMetricDataList": [
+                {"MetricName": "validation:macro_f1", "Value": macro_f1},
+                {"MetricName": "validation:accuracy", "Value": 0.93},
+            ],
+        }
+    }
+
+
+def registered(aws, settings, model=GB, model_name="mlops-gb-model-0b74bdb0"):
+    plan = planned(settings, model)
+    return steps.register_challenger(
+        aws.sagemaker,
+        settings,
+        model,
+        plan["run"],
+        prepared(plan),
+        trained(),
+        {"Model": {"ModelName": model_name}},
+    )
+
+
+def transformed(uri):
+    return {"Transform": {"TransformOutput": {"S3OutputPath": uri}}}
+
+
+# ---------------------------------------------------------------- train
+def test_training_plan_names_the_month_and_prepares_its_labeled_data(settings):
+    plan = planned(settings)
+    assert plan["run"] == {
+        "run_id": RUN_ID,
+        "data_month": MONTH,
+        "code_version": settings.code_version,
+    }
+    assert plan["prepare_request"]["Environment"]["DATA_MONTH"] == MONTH
+
+
+def test_tuning_and_training_requests_read_the_splits_prepare_wrote(settings):
+    plan = planned(settings)
+    outputs = requests.processing_outputs(plan["prepare_request"])
+    tuning = steps.tuning_request_after_prepare(settings, GB, plan["run"], prepared(plan))
+    channels = tuning["TrainingJobDefinition"]["InputDataConfig"]
+    uris = {c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"] for c in channels}
+    assert uris == {"train": outputs["train"], "validation": outputs["validation"]}
+    tuned = {"Tuning": {"BestTrainingJob": {"TunedHyperParameters": {"alpha": '"0.001"'}}}}
+    training = steps.training_request_after_tuning(settings, GB, plan["run"], prepared(plan), tuned)
+    assert training["HyperParameters"]["alpha"] == "0.001"
+
+
+def test_model_request_serves_the_final_training_jobs_artifacts(settings):
+    plan = planned(settings)
+    request = steps.model_request_after_training(settings, GB, plan["run"], trained())
+    artifacts = trained()["Training"]["ModelArtifacts"]["S3ModelArtifacts"]
+    assert request["PrimaryContainer"]["ModelDataUrl"] == artifacts
+
+
+def test_final_metrics_are_parsed_as_floats():
+    assert steps.final_metrics(trained()["Training"]) == {
+        "validation:macro_f1": 0.91,
+        "validation:accuracy": 0.93,
+    }
+    assert steps.final_metrics({}) == {}
+
+
+def test_registering_builds_a_pending_challenger_with_what_evaluate_needs(aws, settings):
+    outcome = registered(aws, settings)
+    challenger = outcome.value
+    package = aws.sagemaker.describe_model_package(ModelPackageName=challenger["model_package_arn"])
+    assert package["ModelApprovalStatus"] == "PendingManualApproval"
+    assert package["ModelPackageGroupName"] == f"{settings.name_prefix}-gb"
+    assert challenger["model_name"] == "mlops-gb-model-0b74bdb0"
+    assert challenger["data_month"] == MONTH
+    assert challenger["model_key"] == "gb"
+    assert challenger["test_labels_uri"].endswith("/prepare/test_labels/")
+    assert outcome.metrics["validation:macro_f1"] == 0.91
+    assert outcome.metrics["model_package_arn"] == challenger["model_package_arn"]
+
+
+def test_a_scheme_models_challenger_lands_in_its_own_group(aws, settings):
+    challenger = registered(aws, settings, BATTERIES, "mlops-de-batteries-model-1").value
+    package = aws.sagemaker.describe_model_package(ModelPackageName=challenger["model_package_arn"])
+    assert package["ModelPackageGroupName"] == f"{settings.name_prefix}-de-batteries"
+    assert challenger["model_key"] == "de-batteries"
+
+
+# ---------------------------------------------------------------- evaluate
+def plan_evaluation(aws, settings, model=GB, **kwargs):
+    return steps.plan_evaluation(
+        aws.sagemaker,
+        aws.dynamodb,
+        settings,
+        model,
+        run_id=RUN_ID,
+        run_started_at=STARTED,
+        **kwargs,
+    )
+
+
+def test_first_evaluation_has_no_champion_and_no_champion_transform(aws, settings):
+    arn = registered(aws, settings).value["model_package_arn"]
+    plan = plan_evaluation(aws, settings, package_arn=arn)
+    assert plan["challenger"]["model_package_arn"] == arn
+    assert plan["champion"] is None and plan["champion_transform_request"] is None
+    transform = plan["challenger_transform_request"]
+    assert transform["ModelName"] == "mlops-gb-model-0b74bdb0"
+    assert transform["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"].endswith(
+        "/test_features/"
+    )
+    assert plan["run"]["data_month"] == MONTH
+
+
+def test_the_triggering_event_names_the_challenger_when_no_param_does(aws, settings):
+    older = registered(aws, settings, model_name="m-older").value["model_package_arn"]
+    newer = registered(aws, settings, model_name="m-newer").value["model_package_arn"]
+    plan = plan_evaluation(aws, settings, triggering_extras=[{"model_package_arn": older}])
+    assert plan["challenger"]["model_package_arn"] == older
+    assert plan_evaluation(aws, settings)["challenger"]["model_package_arn"] == newer
+
+
+def test_with_a_champion_both_transforms_are_built(aws, settings):
+    arn = registered(aws, settings).value["model_package_arn"]
+    aws.winners.record(
+        model_key="gb",
+        candidate={"model_name": "champion-model", "model_package_arn": "arn:champ"},
+        decision={"promote": True},
+        run_id="earlier",
+        run_started_at="2026-10-01T00:00:00+00:00",
+        decided_at="2026-10-01T01:00:00+00:00",
+        expected_version=None,
+    )
+    plan = plan_evaluation(aws, settings, package_arn=arn)
+    assert plan["champion"]["model_name"] == "champion-model"
+    assert plan["champion_transform_request"]["ModelName"] == "champion-model"
+    assert (
+        plan["champion_transform_request"]["TransformJobName"]
+        != plan["challenger_transform_request"]["TransformJobName"]
+    )
+
+
+def test_evaluation_request_takes_the_champion_output_only_when_it_ran(settings):
+    run = planned(settings)["run"]
+    challenger = {"test_labels_uri": "s3://m/labels/"}
+    without = steps.evaluation_request_after_transforms(
+        settings, GB, run, challenger, transformed("s3://m/challenger/"), None
+    )
+    with_champion = steps.evaluation_request_after_transforms(
+        settings, GB, run, challenger, transformed("s3://m/challenger/"), transformed("s3://m/c/")
+    )
+    names = [[i["InputName"] for i in r["ProcessingInputs"]] for r in (without, with_champion)]
+    assert names == [["challenger", "labels"], ["challenger", "champion", "labels"]]
+
+
+def evaluation_outputs(aws, settings, challenger_f1, champion_f1=None, per_item=()):
+    """Write what the evaluate job writes and return its operator's XCom."""
+    request = steps.evaluation_request_after_transforms(
+        settings,
+        GB,
+        planned(settings)["run"],
+        {"test_labels_uri": "s3://m/labels/"},
+        transformed("s3://m/challenger/"),
+        None,
+    )
+    report = requests.processing_outputs(request)["evaluation"]
+    per_class = {"GB-1": {"recall": 0.9, "support": 10}}
+    metrics = {
+        "challenger": {"macro_f1": challenger_f1, "accuracy": 0.9, "per_class": per_class},
+        "champion": None
+        if champion_f1 is None
+        else {"macro_f1": champion_f1, "accuracy": 0.9, "per_class": per_class},
+    }
+    aws.put_text(report + "metrics.json", json.dumps(metrics))
+    aws.put_text(report + "per_item.jsonl", "".join(json.dumps(i) + "\n" for i in per_item))
+    return {"Processing": request}
+
+
+def compare(aws, settings, challenger, champion, evaluated, run_id=RUN_ID):
+    run = {**planned(settings)["run"], "run_id": run_id}
+    return steps.compare(
+        aws.s3,
+        aws.sagemaker,
+        aws.dynamodb,
+        settings,
+        GB,
+        run=run,
+        run_started_at=STARTED,
+        challenger=challenger,
+        champion=champion,
+        evaluated=evaluated,
+        decided_at="2026-11-22T04:00:00+00:00",
+    )
+
+
+def approval(aws, arn):
+    return aws.sagemaker.describe_model_package(ModelPackageName=arn)["ModelApprovalStatus"]
+
+
+def test_compare_promotes_a_first_challenger_above_the_floor_and_approves_it(aws, settings):
+    challenger = registered(aws, settings).value
+    plan = plan_evaluation(aws, settings, package_arn=challenger["model_package_arn"])
+    outcome = compare(
+        aws, settings, plan["challenger"], None, evaluation_outputs(aws, settings, 0.9)
+    )
+    assert outcome.value["winner_changed"] is True
+    assert outcome.value["outcome"] == "promoted"
+    assert outcome.value["report_uri"].endswith("/report.html")
+    assert approval(aws, challenger["model_package_arn"]) == "Approved"
+    current = aws.winners.current("gb")
+    assert current["model_package_arn"] == challenger["model_package_arn"]
+    assert current["metrics"] == {"accuracy": 0.9, "macro_f1": 0.9}
+    assert outcome.metrics["outcome"] == "promoted"
+    assert outcome.metrics["champion_macro_f1"] == "none"
+
+
+def test_compare_rejects_a_challenger_below_the_floor_and_keeps_no_winner(aws, settings):
+    challenger = registered(aws, settings).value
+    plan = plan_evaluation(aws, settings, package_arn=challenger["model_package_arn"])
+    outcome = compare(
+        aws, settings, plan["challenger"], None, evaluation_outputs(aws, settings, 0.3)
+    )
+    assert outcome.value["outcome"] == "kept_champion"
+    assert approval(aws, challenger["model_package_arn"]) == "Rejected"
+    assert aws.winners.current("gb") is None
+    assert "absolute floor" in outcome.metrics["reasons"]
+
+
+def test_compare_that_loses_the_race_says_so_and_rejects(aws, settings):
+    first = registered(aws, settings, model_name="m-first").value
+    second = registered(aws, settings, model_name="m-second").value
+    plan = plan_evaluation(aws, settings, package_arn=second["model_package_arn"])
+    # Another evaluation promoted its challenger after this one read "no champion".
+    compare(
+        aws,
+        settings,
+        plan_evaluation(aws, settings, package_arn=first["model_package_arn"])["challenger"],
+        None,
+        evaluation_outputs(aws, settings, 0.9),
+        run_id="manual__concurrent",
+    )
+    outcome = compare(
+        aws, settings, plan["challenger"], None, evaluation_outputs(aws, settings, 0.95)
+    )
+    assert outcome.value["outcome"] == "lost_race"
+    assert outcome.value["winner_changed"] is False
+    assert steps.LOST_RACE_REASON in outcome.metrics["reasons"]
+    package = aws.sagemaker.describe_model_package(ModelPackageName=second["model_package_arn"])
+    assert package["ModelApprovalStatus"] == "Rejected"
+    assert steps.LOST_RACE_REASON in package["ApprovalDescription"]
+    assert aws.winners.current("gb")["model_package_arn"] == first["model_package_arn"]
+
+
+def test_winner_event_names_the_model_and_its_new_winner():
+    comparison = {"model_name": "m", "model_package_arn": "arn:p", "data_month": MONTH}
+    assert steps.winner_event(BATTERIES, comparison) == {
+        "country": "de",
+        "model_key": "de-batteries",
+        "model_name": "m",
+        "model_package_arn": "arn:p",
+        "data_month": MONTH,
+    }
+
+
+# ---------------------------------------------------------------- deploy
+def plan_deployment(aws, settings, **kwargs):
+    return steps.plan_deployment(aws.sagemaker, aws.dynamodb, settings, GB, run_id=RUN_ID, **kwargs)
+
+
+def test_deploy_refuses_a_package_that_is_not_approved(aws, settings):
+    arn = registered(aws, settings).value["model_package_arn"]
+    with pytest.raises(ModelRegistryError, match=r"deploy__gb: .* is PendingManualApproval"):
+        plan_deployment(aws, settings, package_arn=arn)
+
+
+def test_deploy_refuses_without_a_winner_saying_what_to_run(aws, settings):
+    with pytest.raises(ModelRegistryError, match=r"deploy__gb: no winner .* run evaluate__gb"):
+        plan_deployment(aws, settings)
+
+
+def test_deploy_takes_an_approved_package_or_else_the_winner(aws, settings):
+    challenger = registered(aws, settings).value
+    arn = challenger["model_package_arn"]
+    metadata = aws.sagemaker.describe_model_package(ModelPackageName=arn)[
+        "CustomerMetadataProperties"
+    ]
+    # moto drops the metadata on an update that does not repeat it (SageMaker keeps it)
+    aws.sagemaker.update_model_package(
+        ModelPackageArn=arn, ModelApprovalStatus="Approved", CustomerMetadataProperties=metadata
+    )
+    plan = plan_deployment(aws, settings, package_arn=challenger["model_package_arn"])
+    assert plan["model_name"] == challenger["model_name"]
+    assert (
+        plan["endpoint_config_request"]["ProductionVariants"][0]["ModelName"] == plan["model_name"]
+    )
+    assert plan["invocation"]["EndpointName"] == f"{settings.name_prefix}-gb"
+    aws.winners.record(
+        model_key="gb",
+        candidate={"model_name": "winner-model", "model_package_arn": "arn:w", "data_month": MONTH},
+        decision={"promote": True},
+        run_id="earlier",
+        run_started_at="2026-10-01T00:00:00+00:00",
+        decided_at="2026-10-01T01:00:00+00:00",
+        expected_version=None,
+    )
+    assert plan_deployment(aws, settings)["model_name"] == "winner-model"
+
+
+def test_endpoint_request_deploys_the_created_endpoint_config(settings):
+    run = planned(settings)["run"]
+    created = {"EndpointConfig": {"EndpointConfigName": "mlops-gb-epc-0b74bdb0"}}
+    request = steps.endpoint_request_after_config(settings, GB, run, created)
+    assert request["EndpointConfigName"] == "mlops-gb-epc-0b74bdb0"
+    assert request["EndpointName"] == f"{settings.name_prefix}-gb"
+
+
+class _Endpoints:
+    """DescribeEndpoint answering one fixed description (moto's endpoints skip rollbacks)."""
+
+    def __init__(self, description):
+        self.description = description
+
+    def describe_endpoint(self, EndpointName):  # noqa: N803 - boto3's argument name
+        return {"EndpointName": EndpointName, **self.description}
+
+
+def test_verify_endpoint_passes_on_the_new_config_and_fails_after_a_rollback():
+    created = {"EndpointConfig": {"EndpointConfigName": "epc-new"}}
+    deployed = {"Endpoint": {"EndpointName": "mlops-gb"}}
+    serving = _Endpoints({"EndpointStatus": "InService", "EndpointConfigName": "epc-new"})
+    assert steps.verify_endpoint(serving, created, deployed) == {
+        "endpoint_name": "mlops-gb",
+        "endpoint_config_name": "epc-new",
+    }
+    rolled_back = _Endpoints({"EndpointStatus": "InService", "EndpointConfigName": "epc-old"})
+    with pytest.raises(DeploymentError, match="rolled back"):
+        steps.verify_endpoint(rolled_back, created, deployed)
+
+
+class _Runtime:
+    def __init__(self, body: bytes):
+        self.body = body
+        self.calls: list[dict] = []
+
+    def invoke_endpoint(self, **request):
+        self.calls.append(request)
+        return {"Body": io.BytesIO(self.body)}
+
+
+def test_smoke_test_sends_the_invocation_and_reports_the_label(settings):
+    runtime = _Runtime(json.dumps([{"label": "UK-1", "confidence": 0.8}]).encode())
+    invocation = requests.smoke_invocation(settings, GB)
+    verified = {"endpoint_name": "mlops-gb", "endpoint_config_name": "epc-new"}
+    outcome = steps.smoke_test(runtime, invocation, verified, "m")
+    assert runtime.calls == [invocation]
+    assert outcome.value["label"] == "UK-1"
+    assert outcome.metrics["smoke_label"] == "UK-1"
+    assert outcome.metrics["smoke_confidence"] == 0.8
+
+
+def test_smoke_test_fails_on_an_answer_without_a_label(settings):
+    with pytest.raises(DeploymentError, match="without a label"):
+        steps.smoke_test(
+            _Runtime(b'{"confidence": 1}'), requests.smoke_invocation(settings, GB), {}, "m"
+        )
+
+
+# ---------------------------------------------------------------- batch inference
+def test_month_plan_waits_for_the_models_unlabeled_data(settings):
+    plan = steps.plan_month(settings, BATTERIES, data_month=MONTH)
+    assert plan == {
+        "data_month": MONTH,
+        "input_pattern": f"s3://{settings.data_bucket}/de/batteries/{MONTH}/unlabeled/*",
+    }
+
+
+def test_batch_refuses_without_a_winner_naming_the_dags_to_run(aws, settings):
+    with pytest.raises(RuntimeError, match=r"batch_inference__gb: no winner .* train__gb and"):
+        steps.plan_batch(aws.dynamodb, settings, GB, run_id=RUN_ID, data_month=MONTH)
+
+
+def test_batch_transforms_the_month_with_the_winners_model(aws, settings):
+    aws.winners.record(
+        model_key="gb",
+        candidate={"model_name": "winner-model", "model_package_arn": "arn:w"},
+        decision={"promote": True},
+        run_id="earlier",
+        run_started_at="2026-10-01T00:00:00+00:00",
+        decided_at="2026-10-01T01:00:00+00:00",
+        expected_version=None,
+    )
+    plan = steps.plan_batch(aws.dynamodb, settings, GB, run_id=RUN_ID, data_month=MONTH)
+    assert plan["model_name"] == plan["transform_request"]["ModelName"] == "winner-model"
+    source = plan["transform_request"]["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]
+    assert source == f"s3://{settings.data_bucket}/gb/{MONTH}/unlabeled/"
+    request = steps.postprocess_request_after_transform(
+        settings, GB, plan["run"], transformed("s3://m/raw/")
+    )
+    inputs = {i["InputName"]: i["S3Input"]["S3Uri"] for i in request["ProcessingInputs"]}
+    assert inputs["predictions"] == "s3://m/raw/"
+
+
+def test_summary_is_read_from_the_postprocess_jobs_output(aws, settings):
+    run = planned(settings)["run"]
+    request = steps.postprocess_request_after_transform(
+        settings, GB, run, transformed("s3://m/raw/")
+    )
+    outputs = requests.processing_outputs(request)
+    aws.put_text(outputs["summary"] + "summary.json", json.dumps({"rows": 10, "needs_review": 2}))
+    outcome = steps.summarize(aws.s3, run, "winner-model", {"Processing": request})
+    assert outcome.value == {"rows": 10, "needs_review": 2}
+    assert outcome.metrics["rows"] == 10
+    assert outcome.metrics["predictions"] == outputs["predictions"]
