@@ -32,16 +32,9 @@ LAYERS_ABOVE = {
         f"{SAGEMAKER}.backend",
     ),
 }
-KNOWN_PLUGIN_CYCLE = pytest.mark.xfail(
-    strict=True,
-    reason="mlops.wiring <-> mlops.notifications (issue 9: split wiring.py); "
-    "remove this marker when that split lands",
-)
 
 PACKAGES = [pytest.param(REPO, "local", id="local")] + [
-    pytest.param(
-        PLUGINS, name, id=f"plugins/{name}", marks=[KNOWN_PLUGIN_CYCLE] if name == "mlops" else []
-    )
+    pytest.param(PLUGINS, name, id=f"plugins/{name}")
     for name in package_names(PLUGINS)
 ]
 
