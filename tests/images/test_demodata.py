@@ -9,10 +9,10 @@ import tracemalloc
 from collections import Counter
 
 import pytest
-from images_support import REPO
 from ml_common.records import field_error
 
 from local.demodata import code_table, generate_month, iter_products
+from tests.support.images import REPO
 
 
 def test_same_seed_same_catalog_and_another_seed_another(tmp_path):

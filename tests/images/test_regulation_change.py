@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from images_support import (
+
+from tests.support.images import (
     Server,
     copy_into,
     hyperparameters,
