@@ -20,14 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
-sys.path[:0] = [str(ROOT / "tests" / "images")] + [
-    str(ROOT / "docker" / image / "src")
-    for image in ("common", "processing", "training", "inference")
-]
-
-from images_support import (  # noqa: E402 - needs the image source paths first
+from bench.image_harness import (
     Server,
     hyperparameters,
     make_month,
@@ -35,6 +28,9 @@ from images_support import (  # noqa: E402 - needs the image source paths first
     run_training,
     serving_root,
 )
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
 
 GOALS = {
     "server_vs_raw_multirecord_ratio": 0.70,

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from images_support import (
+
+from tests.support.images import (
     MONTH_1,
     MONTH_2,
     MonthData,
@@ -18,7 +19,7 @@ from images_support import (
     run_training,
     serving_root,
 )
-from images_support import (
+from tests.support.images import (
     free_port as _free_port,
 )
 

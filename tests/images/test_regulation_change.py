@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from images_support import (
+
+from tests.support.images import (
     ITEMS,
     MONTH_1,
     MONTH_2,

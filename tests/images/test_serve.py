@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from images_support import Server, serving_root
+
+from tests.support.images import Server, serving_root
 
 RECORD = {
     "item_id": "q-1",

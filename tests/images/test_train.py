@@ -9,7 +9,9 @@ import subprocess
 import time
 
 import pytest
-from images_support import (
+from ml_common.model import load_model
+
+from tests.support.images import (
     PYTHON,
     REPO,
     hyperparameters,
@@ -18,7 +20,6 @@ from images_support import (
     run_training,
     stage_training,
 )
-from ml_common.model import load_model
 
 
 def documented_metric_regexes() -> dict[str, re.Pattern]:

@@ -20,7 +20,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from trigger_support import (
+
+from local.stack import LocalStack
+from local.stack.services import mwaa
+from local.provision import deploy_trigger_lambda
+from tests.support.trigger import (
     AIRFLOW_BIN,
     AIRFLOW_USER,
     FIXTURE_DAGS,
@@ -31,10 +35,6 @@ from trigger_support import (
     AirflowApi,
     load_handler_module,
 )
-
-from local.provision import deploy_trigger_lambda
-from local.stack import LocalStack
-from local.stack.services import mwaa
 
 
 def _free_port() -> int:

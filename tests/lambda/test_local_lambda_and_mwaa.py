@@ -10,7 +10,8 @@ import zipfile
 import boto3
 import pytest
 from botocore.config import Config
-from trigger_support import FUNCTION_NAME, MWAA_ENVIRONMENT
+
+from tests.support.trigger import FUNCTION_NAME, MWAA_ENVIRONMENT
 
 
 def _zip(source: str) -> bytes:

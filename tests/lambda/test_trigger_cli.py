@@ -15,7 +15,7 @@ import time
 import uuid
 from pathlib import Path
 
-from trigger_support import FUNCTION_NAME, UI_BASE
+from tests.support.trigger import FUNCTION_NAME, UI_BASE
 
 REPO = Path(__file__).resolve().parents[2]
 CLI = REPO / "scripts" / "trigger-dag"

@@ -16,7 +16,8 @@ from collections import Counter
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from trigger_support import LambdaContext
+
+from tests.support.trigger import LambdaContext
 
 DEFAULT_PATTERN = re.compile(r"^(train|evaluate|deploy|batch_inference)__[a-z]{2}$")
 KNOWN_DAGS = ["train__de", "train__fr", "evaluate__de", "deploy__de", "batch_inference__de"]

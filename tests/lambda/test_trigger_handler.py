@@ -7,7 +7,8 @@ import uuid
 
 import botocore
 import pytest
-from trigger_support import UI_BASE, LambdaContext, load_handler_module
+
+from tests.support.trigger import UI_BASE, LambdaContext, load_handler_module
 
 
 def run_id() -> str:
@@ -232,7 +233,7 @@ def test_the_function_package_needs_nothing_but_the_standard_library_and_boto3()
     import ast
     import sys
 
-    from trigger_support import REPO
+    from tests.support.trigger import REPO
 
     tree = ast.parse((REPO / "include" / "trigger_lambda" / "handler.py").read_text())
     imported = {

@@ -11,7 +11,8 @@ import os
 import subprocess
 
 import pytest
-from terraform_support import REPO, TERRAFORM
+
+from tests.support.terraform import REPO, TERRAFORM
 
 CHECKOV = REPO / ".venv-checkov" / "bin" / "checkov"
 _ENV = {

@@ -9,8 +9,9 @@ import textwrap
 
 import pytest
 import yaml
-from terraform_support import (
-    ENV_ROOTS,
+
+from tests.support.terraform import (
+    DEPLOY,
     MODULES,
     REPO,
     all_labelled_blocks,
@@ -57,7 +58,7 @@ def test_mwaa_airflow_version_equals_the_python_pin():
     assert variable_default("platform", "airflow_version") == pin.group(1)
     overrides = [
         (path, name)
-        for path in [*MODULES.glob("*/main.tf"), *(r / "main.tf" for r in ENV_ROOTS)]
+        for path in [*MODULES.glob("*/main.tf"), DEPLOY / "main.tf"]
         for name, body in named_blocks(path, "module")
         if "airflow_version" in body and body["airflow_version"] != "${var.airflow_version}"
     ]
@@ -69,11 +70,10 @@ def test_the_settings_object_has_exactly_the_documented_keys():
     assert sorted(settings) == sorted(SETTINGS_KEYS)
 
 
-@pytest.mark.parametrize("root", ENV_ROOTS, ids=lambda p: p.name)
-def test_every_setting_is_an_output_of_the_env_root_with_the_same_name(root):
-    outputs = dict(named_blocks(root / "outputs.tf", "output"))
+def test_every_setting_is_an_output_of_the_deploy_root_with_the_same_name():
+    outputs = dict(named_blocks(DEPLOY / "outputs.tf", "output"))
     missing = [key for key in SETTINGS_KEYS if key not in outputs]
-    assert missing == [], f"terraform/envs/{root.name}/outputs.tf lacks {missing}"
+    assert missing == [], f"terraform/deploy/outputs.tf lacks {missing}"
     wrong = [
         k for k in SETTINGS_KEYS if outputs[k]["value"] != f"${{module.platform.settings.{k}}}"
     ]

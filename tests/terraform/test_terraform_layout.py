@@ -1,5 +1,6 @@
-"""terraform/ is well-formed: every file parses, follows the layout rules, and every module has
-the terraform-aws-modules file set with typed, described variables and described outputs."""
+"""terraform/ is well-formed: every file parses and is formatted as HCL's own formatter writes it,
+every module has the terraform-aws-modules file set with typed, described variables and described
+outputs, and one deployment root serves every environment through per-environment files."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ import importlib.util
 import subprocess
 
 import pytest
-from terraform_support import (
-    ENV_ROOTS,
+
+from tests.support.terraform import (
+    DEPLOY,
+    ENVIRONMENTS,
     MODULES,
     REPO,
     TERRAFORM,
+    hcl_format_check,
     labelled_blocks,
-    layout_problems,
     named_blocks,
     parse,
     tf_files,
@@ -21,16 +24,17 @@ from terraform_support import (
 
 TF_FILES = tf_files()
 MODULE_DIRS = sorted(p for p in MODULES.iterdir() if p.is_dir())
-ROOT_DIRS = [*ENV_ROOTS, TERRAFORM / "bootstrap"]
+ROOT_DIRS = [DEPLOY, TERRAFORM / "bootstrap"]
 
 
 def _id(path):
     return str(path.relative_to(TERRAFORM))
 
 
-def test_terraform_tree_has_modules_and_both_env_roots():
+def test_terraform_tree_has_modules_one_deploy_root_and_both_environments():
     assert len(TF_FILES) > 20
-    assert [p.name for p in ENV_ROOTS] == ["dev", "prod"]
+    assert ENVIRONMENTS == ["dev", "prod"]
+    assert not (TERRAFORM / "envs").exists(), "terraform/envs/ was replaced by terraform/deploy/"
 
 
 @pytest.mark.parametrize("path", TF_FILES, ids=_id)
@@ -38,22 +42,22 @@ def test_file_parses_as_hcl2(path):
     assert isinstance(parse(path), dict)
 
 
-@pytest.mark.parametrize("path", TF_FILES, ids=_id)
-def test_file_follows_the_layout_rules(path):
-    assert layout_problems(path.read_text(encoding="utf-8")) == []
+def test_every_file_is_formatted_as_hclwrite_writes_it():
+    done = hcl_format_check()
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_layout_check_reports_tabs_bad_indentation_and_missing_final_newline():
-    text = 'resource "x" "y" {\n\tname = "a"\n   tags = {}\n}'
-    problems = layout_problems(text)
-    assert "line 2: tab character" in problems
-    assert "line 3: indented 3 spaces, expected 2" in problems
-    assert "file: must end with exactly one newline" in problems
-
-
-def test_layout_check_ignores_brackets_inside_strings_and_comments():
-    text = 'locals {\n  a = "${join("}", ["{"])}" # {\n}\n'
-    assert layout_problems(text) == []
+def test_format_check_reports_a_misaligned_file(tmp_path):
+    sloppy = tmp_path / "sloppy.tf"
+    sloppy.write_text(
+        'resource "x" "y" {\n\tname = "a"\n   longer_name = {}\n}\n', encoding="utf-8"
+    )
+    done = hcl_format_check(sloppy)
+    assert done.returncode == 1
+    assert "sloppy.tf" in done.stderr
+    assert sloppy.read_text(encoding="utf-8").startswith('resource "x" "y" {\n\tname'), (
+        "--check must not rewrite the file"
+    )
 
 
 @pytest.mark.parametrize("module", MODULE_DIRS, ids=lambda p: p.name)
@@ -138,20 +142,43 @@ def test_root_declares_no_resources_only_modules(root):
     assert any(named_blocks(path, "module") for path in root.glob("*.tf"))
 
 
-@pytest.mark.parametrize("root", ENV_ROOTS, ids=lambda p: p.name)
-def test_root_keeps_state_in_s3_with_locking_and_encryption(root):
-    (terraform,) = parse(root / "versions.tf")["terraform"]
+def test_deploy_root_keeps_state_in_s3_with_locking_and_encryption():
+    (terraform,) = parse(DEPLOY / "versions.tf")["terraform"]
     (backend,) = terraform["backend"]
     s3 = backend["s3"]
     assert s3["use_lockfile"] is True
     assert s3["encrypt"] is True
-    assert s3["key"].endswith("terraform.tfstate")
+    assert "key" not in s3, "the state key is per environment: env/<environment>.backend.hcl"
 
 
-@pytest.mark.parametrize("root", ENV_ROOTS, ids=lambda p: p.name)
-def test_env_root_ships_example_tfvars_and_backend_config(root):
-    assert (root / "terraform.tfvars.example").is_file()
-    assert (root / "backend.hcl.example").is_file()
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_each_environment_has_its_own_state_key(environment):
+    backend = parse(DEPLOY / "env" / f"{environment}.backend.hcl")
+    assert backend["key"] == f"mlops/{environment}/terraform.tfstate"
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_each_environment_tfvars_names_itself_and_sets_only_declared_variables(environment):
+    settings = parse(DEPLOY / "env" / f"{environment}.tfvars")
+    declared = dict(named_blocks(DEPLOY / "variables.tf", "variable"))
+    assert settings["environment"] == environment
+    assert sorted(set(settings) - set(declared)) == []
+    account_specific = {"allowed_account_ids", "gitlab_projects", "sns_subscriptions"}
+    assert account_specific.isdisjoint(settings), "account data belongs in account.tfvars"
+
+
+def test_environment_sizing_has_no_default_so_no_environment_gets_another_ones():
+    declared = dict(named_blocks(DEPLOY / "variables.tf", "variable"))
+    per_environment = set().union(
+        *(parse(DEPLOY / "env" / f"{e}.tfvars").keys() for e in ENVIRONMENTS)
+    )
+    defaulted = sorted(name for name in per_environment if "default" in declared[name])
+    assert defaulted == []
+
+
+def test_deploy_root_ships_example_account_tfvars_and_backend_config():
+    assert (DEPLOY / "account.tfvars.example").is_file()
+    assert (DEPLOY / "backend.hcl.example").is_file()
 
 
 def test_terraform_ignores_state_real_tfvars_and_caches():

@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from terraform_support import (
+
+from tests.support.terraform import (
     MODULES,
     TERRAFORM,
     all_labelled_blocks,

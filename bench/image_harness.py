@@ -1,6 +1,9 @@
-"""Helpers for the image tests: run the entrypoints as SageMaker and the local backend do,
-as subprocesses with ``PYTHONPATH=docker/common/src:docker/<image>/src``, cwd a temp dir
-and ``OPT_ML_DIR`` a temp /opt/ml tree."""
+"""Run the images' entrypoints as SageMaker and the local backend do: subprocesses of
+``$MLOPS_ML_PYTHON`` with ``PYTHONPATH=docker/common/src:docker/<image>/src``, cwd a temp dir and
+``OPT_ML_DIR`` a temp /opt/ml tree; the real ``serve`` over loopback HTTP.
+
+Used by the image benchmark (bench/images.py) and the image tests (tests/images, through
+tests.support.images); it imports no test code."""
 
 from __future__ import annotations
 
@@ -19,15 +22,10 @@ from pathlib import Path
 
 from local.demodata import generate_month
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 DOCKER = REPO / "docker"
 PYTHON = os.environ.get("MLOPS_ML_PYTHON") or sys.executable
-# In-process imports of the images' code (the shared model loader) for the tests that need them.
-for _image in ("common", "processing", "training", "inference"):
-    if str(DOCKER / _image / "src") not in sys.path:
-        sys.path.insert(0, str(DOCKER / _image / "src"))
 COUNTRY = "de"
-MONTH_1, MONTH_2 = "2026-10", "2026-11"  # the regulation change takes effect in MONTH_2
 ITEMS = 3000
 NEURAL_HP = {"epochs": "3", "num_buckets": "16384", "embedding_dim": "32", "hidden_size": "64"}
 
@@ -114,7 +112,8 @@ def run_prepare(opt_ml: Path, data: MonthData) -> Path:
     """Prepare ``data`` in ``opt_ml``; return the processing output dir."""
     stage_prepare(opt_ml, data)
     result = run_entrypoint("processing", "ml_processing.prepare", opt_ml, prepare_env(data))
-    assert result.returncode == 0, result.stderr
+    if result.returncode != 0:
+        raise RuntimeError(f"prepare exited with {result.returncode}:\n{result.stderr}")
     return opt_ml / "processing" / "output"
 
 
@@ -243,20 +242,3 @@ class Server:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-
-
-def transform(
-    server: Server, source_dir: Path, out_dir: Path, records_per_request: int = 500
-) -> Path:
-    """Batch transform as SageMaker runs it: MultiRecord JSON Lines requests, ``<file>.out``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for path in sorted(source_dir.glob("*.jsonl")):
-        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-        answers = []
-        for start in range(0, len(lines), records_per_request):
-            body = "".join(lines[start : start + records_per_request]).encode()
-            status, payload, _ = server.post(body, "application/jsonlines")
-            assert status == 200, payload
-            answers.append(payload.decode())
-        (out_dir / f"{path.name}.out").write_text("".join(answers), encoding="utf-8")
-    return out_dir

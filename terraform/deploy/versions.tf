@@ -13,9 +13,9 @@ terraform {
   }
 
   # Remote state in the bootstrap bucket, with S3-native locking (a .tflock object beside the
-  # state). bucket and region come from backend.hcl: terraform init -backend-config=backend.hcl
+  # state). The state key comes from env/<environment>.backend.hcl, bucket and region from the
+  # account's backend.hcl: terraform init -backend-config=env/dev.backend.hcl -backend-config=backend.hcl
   backend "s3" {
-    key          = "mlops/prod/terraform.tfstate"
     encrypt      = true
     use_lockfile = true
   }

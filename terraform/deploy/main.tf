@@ -1,7 +1,7 @@
 module "platform" {
-  source = "../../modules/platform"
+  source = "../modules/platform"
 
-  environment = "dev"
+  environment = var.environment
   name_prefix = var.name_prefix
   image_tag   = var.image_tag
 
@@ -25,7 +25,7 @@ module "platform" {
   sns_subscriptions                 = var.sns_subscriptions
   winners_table_deletion_protection = var.winners_table_deletion_protection
 
-  trigger_lambda_source_dir       = abspath("${path.root}/../../../include/trigger_lambda")
+  trigger_lambda_source_dir       = abspath("${path.root}/../../include/trigger_lambda")
   trigger_lambda_dependencies_dir = var.trigger_lambda_dependencies_dir == null ? null : abspath("${path.root}/${var.trigger_lambda_dependencies_dir}")
   build_dir                       = abspath("${path.root}/.terraform/build")
 

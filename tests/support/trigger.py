@@ -1,4 +1,4 @@
-"""Shared by the trigger tests: names, a small Airflow API client, the handler loader."""
+"""Shared by the trigger tests (tests/lambda): names, an Airflow API client, the handler loader."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-FIXTURE_DAGS = Path(__file__).resolve().parent / "fixture_dags"
+FIXTURE_DAGS = REPO / "tests" / "lambda" / "fixture_dags"
 AIRFLOW_BIN = Path(sys.executable).with_name("airflow")
 MWAA_ENVIRONMENT = "mlops-local"
 FUNCTION_NAME = "mlops-local-trigger"

@@ -1,3 +1,13 @@
+variable "environment" {
+  description = "Name of the environment (dev, prod); set by env/<environment>.tfvars."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9]{1,9}$", var.environment))
+    error_message = "environment must be 2-10 lowercase letters or digits, starting with a letter."
+  }
+}
+
 variable "region" {
   description = "AWS region of the environment."
   type        = string
@@ -31,27 +41,24 @@ variable "image_tag" {
 }
 
 variable "mwaa_environment_class" {
-  description = "MWAA environment class."
+  description = "MWAA environment class (per environment: env/<environment>.tfvars)."
   type        = string
-  default     = "mw1.medium"
 }
 
 variable "mwaa_min_workers" {
-  description = "Minimum number of MWAA workers."
+  description = "Minimum number of MWAA workers (per environment: env/<environment>.tfvars)."
   type        = number
-  default     = 2
 }
 
 variable "mwaa_max_workers" {
-  description = "Maximum number of MWAA workers."
+  description = "Maximum number of MWAA workers (per environment: env/<environment>.tfvars)."
   type        = number
-  default     = 10
 }
 
 variable "mwaa_bundle_dir" {
   description = "Path of `make bundle`'s output relative to this folder; null to pass object versions instead."
   type        = string
-  default     = "../../../dist/mwaa"
+  default     = "../../dist/mwaa"
 }
 
 variable "trigger_lambda_dependencies_dir" {
@@ -85,9 +92,8 @@ variable "create_vpc" {
 }
 
 variable "vpc_cidr_block" {
-  description = "CIDR block of the VPC."
+  description = "CIDR block of the VPC (per environment: env/<environment>.tfvars)."
   type        = string
-  default     = "10.41.0.0/16"
 }
 
 variable "enable_nat_gateway" {

@@ -1,8 +1,0 @@
-provider "aws" {
-  region              = var.region
-  allowed_account_ids = var.allowed_account_ids
-
-  default_tags {
-    tags = var.tags
-  }
-}
