@@ -24,7 +24,8 @@ from airflow.providers.amazon.aws.operators.sagemaker import (
 )
 from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
 from airflow.sdk import DAG, chain, task
-from mlops import steps
+
+# mlops.steps (the task bodies) is imported inside the tasks: parsing only builds the graph.
 from mlops.aws import AWS_CONN_ID, aws_client, aws_resource
 from mlops.config import Model
 from mlops.dag_factory import generate_dags, model_dag, month_param
@@ -50,6 +51,8 @@ def build_dag(model: Model) -> DAG:
 
         @task(multiple_outputs=True)
         def plan_month(**context: Any) -> dict[str, Any]:
+            from mlops import steps
+
             return steps.plan_month(
                 load_settings(),
                 model,
@@ -58,6 +61,8 @@ def build_dag(model: Model) -> DAG:
 
         @task(multiple_outputs=True)
         def build_requests(month: str, **context: Any) -> dict[str, Any]:
+            from mlops import steps
+
             return steps.plan_batch(
                 aws_resource("dynamodb"),
                 load_settings(),
@@ -68,6 +73,8 @@ def build_dag(model: Model) -> DAG:
 
         @task
         def postprocess_request(run: dict[str, Any], transformed: dict[str, Any]) -> dict[str, Any]:
+            from mlops import steps
+
             return steps.postprocess_request_after_transform(
                 load_settings(), model, run, transformed
             )
@@ -76,6 +83,8 @@ def build_dag(model: Model) -> DAG:
         def summarize(
             run: dict[str, Any], model_name: str, postprocessed: dict[str, Any], **context: Any
         ) -> dict[str, Any]:
+            from mlops import steps
+
             outcome = steps.summarize(aws_client("s3"), run, model_name, postprocessed)
             return with_metrics(context, outcome)
 

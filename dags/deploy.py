@@ -24,7 +24,8 @@ from airflow.providers.amazon.aws.operators.sagemaker import (
     SageMakerEndpointOperator,
 )
 from airflow.sdk import DAG, chain, task
-from mlops import steps
+
+# mlops.steps (the task bodies) is imported inside the tasks: parsing only builds the graph.
 from mlops.aws import AWS_CONN_ID, aws_client, aws_resource
 from mlops.config import Model
 from mlops.dag_factory import asset_ref, generate_dags, model_dag, model_package_param, winner_asset
@@ -49,6 +50,8 @@ def build_dag(model: Model) -> DAG:
 
         @task(multiple_outputs=True)
         def build_requests(**context: Any) -> dict[str, Any]:
+            from mlops import steps
+
             return steps.plan_deployment(
                 aws_client("sagemaker"),
                 aws_resource("dynamodb"),
@@ -60,16 +63,22 @@ def build_dag(model: Model) -> DAG:
 
         @task
         def endpoint_request(run: dict[str, Any], created: dict[str, Any]) -> dict[str, Any]:
+            from mlops import steps
+
             return steps.endpoint_request_after_config(load_settings(), model, run, created)
 
         @task
         def verify_endpoint(created: dict[str, Any], deployed: dict[str, Any]) -> dict[str, Any]:
+            from mlops import steps
+
             return steps.verify_endpoint(aws_client("sagemaker"), created, deployed)
 
         @task(on_success_callback=on_success("smoke_test"))
         def smoke_test(
             invocation: dict[str, Any], verified: dict[str, Any], model_name: str, **context: Any
         ) -> dict[str, Any]:
+            from mlops import steps
+
             outcome = steps.smoke_test(
                 aws_client("sagemaker-runtime"), invocation, verified, model_name
             )

@@ -28,7 +28,8 @@ from airflow.providers.amazon.aws.operators.sagemaker import (
     SageMakerTransformOperator,
 )
 from airflow.sdk import DAG, chain, task
-from mlops import steps
+
+# mlops.steps (the task bodies) is imported inside the tasks: parsing only builds the graph.
 from mlops.aws import AWS_CONN_ID, aws_client, aws_resource
 from mlops.config import Model
 from mlops.dag_factory import (
@@ -65,6 +66,8 @@ def build_dag(model: Model) -> DAG:
 
         @task(multiple_outputs=True)
         def build_requests(**context: Any) -> dict[str, Any]:
+            from mlops import steps
+
             return steps.plan_evaluation(
                 aws_client("sagemaker"),
                 aws_resource("dynamodb"),
@@ -87,6 +90,8 @@ def build_dag(model: Model) -> DAG:
             challenger_result: dict[str, Any],
             **context: Any,
         ) -> dict[str, Any]:
+            from mlops import steps
+
             # Pulled, not passed: the champion transform is skipped on a model's first run.
             champion_result = context["ti"].xcom_pull(task_ids="transform_champion")
             return steps.evaluation_request_after_transforms(
@@ -102,6 +107,8 @@ def build_dag(model: Model) -> DAG:
             evaluated: dict[str, Any],
             **context: Any,
         ) -> dict[str, Any]:
+            from mlops import steps
+
             outcome = steps.compare(
                 aws_client("s3"),
                 aws_client("sagemaker"),
@@ -122,6 +129,8 @@ def build_dag(model: Model) -> DAG:
 
         @task(outlets=[winner])
         def publish_winner(comparison: dict[str, Any], **context: Any) -> None:
+            from mlops import steps
+
             context["outlet_events"][winner].extra = steps.winner_event(model, comparison)
 
         requests = build_requests()

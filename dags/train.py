@@ -29,7 +29,8 @@ from airflow.providers.amazon.aws.operators.sagemaker import (
     SageMakerTuningOperator,
 )
 from airflow.sdk import DAG, chain, task
-from mlops import steps
+
+# mlops.steps (the task bodies) is imported inside the tasks: parsing only builds the graph.
 from mlops.aws import AWS_CONN_ID, aws_client
 from mlops.config import Model
 from mlops.dag_factory import challenger_asset, generate_dags, model_dag, month_param
@@ -57,6 +58,8 @@ def build_dag(model: Model) -> DAG:
 
         @task(multiple_outputs=True)
         def build_requests(**context: Any) -> dict[str, Any]:
+            from mlops import steps
+
             return steps.plan_training(
                 load_settings(),
                 model,
@@ -66,16 +69,22 @@ def build_dag(model: Model) -> DAG:
 
         @task
         def tuning_request(run: dict[str, Any], prepared: dict[str, Any]) -> dict[str, Any]:
+            from mlops import steps
+
             return steps.tuning_request_after_prepare(load_settings(), model, run, prepared)
 
         @task
         def training_request(
             run: dict[str, Any], prepared: dict[str, Any], tuned: dict[str, Any]
         ) -> dict[str, Any]:
+            from mlops import steps
+
             return steps.training_request_after_tuning(load_settings(), model, run, prepared, tuned)
 
         @task
         def model_request(run: dict[str, Any], trained: dict[str, Any]) -> dict[str, Any]:
+            from mlops import steps
+
             return steps.model_request_after_training(load_settings(), model, run, trained)
 
         @task(outlets=[challenger], on_success_callback=on_success("register_model_version"))
@@ -86,6 +95,8 @@ def build_dag(model: Model) -> DAG:
             created: dict[str, Any],
             **context: Any,
         ) -> dict[str, Any]:
+            from mlops import steps
+
             outcome = steps.register_challenger(
                 aws_client("sagemaker"), load_settings(), model, run, prepared, trained, created
             )

@@ -189,6 +189,9 @@ class BatchInference(_Strict):
 class _ModelFields(_Strict):
     """The fields a country entry and each of its models share."""
 
+    # Never validated itself: no validator to build for it at import (parse time counts).
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
     enabled: bool = True
     code_table_version: str = Field(min_length=1, pattern=r"^[A-Za-z0-9._-]+$")
     data_prefix: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._/-]+$")
@@ -202,6 +205,8 @@ class _ModelFields(_Strict):
 
 class Country(_ModelFields):
     """One entry of the countries file: the country's default model plus its schemes, unmerged."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=False)
 
     code: str = Field(pattern=COUNTRY_CODE_PATTERN, description="ISO 3166-1 alpha-2, lower case")
     # scheme name -> the fields it overrides; merged and validated by ``resolve_models``.
@@ -225,7 +230,13 @@ class Country(_ModelFields):
 
 
 class Model(_ModelFields):
-    """One model: a country and one of its schemes (None: the default model), fully resolved."""
+    """One model: a country and one of its schemes (None: the default model), fully resolved.
+
+    ``resolve_models`` builds each from a validated ``Country`` (a scheme's merged fields are
+    validated as one), so no validator of its own is built at parse time.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     country: str = Field(pattern=COUNTRY_CODE_PATTERN)
     scheme: str | None = Field(default=None, pattern=SCHEME_PATTERN)
@@ -331,6 +342,12 @@ def merge_scheme(country: Mapping[str, Any], overrides: Mapping[str, Any]) -> di
     return merged
 
 
+def _model(country: Country, scheme: str | None = None) -> Model:
+    """The model of a validated entry (its fields are exactly a model's, validated)."""
+    fields = {name: getattr(country, name) for name in _ModelFields.model_fields}
+    return Model.model_construct(country=country.code, scheme=scheme, **fields)
+
+
 def _scheme_model(path: Path, country: Country, scheme: str, overrides: dict[str, Any]) -> Model:
     where = f"{path}: country '{country.code}', scheme '{scheme}'"
     for reserved in ("code", "schemes", "country", "scheme"):
@@ -343,21 +360,22 @@ def _scheme_model(path: Path, country: Country, scheme: str, overrides: dict[str
     if "data_prefix" not in overrides:
         fields["data_prefix"] = f"{country.prefix}/{scheme}"
     try:
-        return Model.model_validate({**fields, "country": country.code, "scheme": scheme})
+        # Validated as an entry of the country without schemes: the same fields and rules.
+        merged = Country.model_validate({**fields, "code": country.code})
     except ValidationError as exc:
         problems = [
             f"{where}, field '{'.'.join(map(str, item['loc'])) or '-'}': {item['msg']}"
             for item in exc.errors()
         ]
         raise CountriesConfigError("invalid countries file:\n  " + "\n  ".join(problems)) from None
+    return _model(merged, scheme)
 
 
 def resolve_models(countries: CountriesFile, path: Path) -> list[Model]:
     """Every model of the file in file order: each country's default model, then its schemes."""
     models: list[Model] = []
     for country in countries.countries:
-        default_fields = {name: getattr(country, name) for name in _ModelFields.model_fields}
-        models.append(Model(country=country.code, scheme=None, **default_fields))
+        models.append(_model(country))
         for scheme, overrides in country.schemes.items():
             models.append(_scheme_model(path, country, scheme, overrides))
     owners: dict[str, str] = {}

@@ -20,7 +20,9 @@ class SettingsError(ValueError):
 
 
 class Settings(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # defer_build: DAG files import this module at parse time, but settings are only validated
+    # at run time, so the validator is built then, not on every parse.
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     environment: str
     region: str

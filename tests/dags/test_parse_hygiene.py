@@ -69,3 +69,9 @@ def test_parsing_context_builds_only_the_requested_dag():
     result = parse({"_AIRFLOW_PARSING_CONTEXT_DAG_ID": "evaluate__fr"})
     assert result["import_errors"] == {}
     assert result["dag_ids"] == ["evaluate__fr"]
+
+
+def test_parsing_context_of_a_scheme_dag_builds_only_that_one():
+    result = parse({"_AIRFLOW_PARSING_CONTEXT_DAG_ID": "deploy__de__batteries"})
+    assert result["import_errors"] == {}
+    assert result["dag_ids"] == ["deploy__de__batteries"]

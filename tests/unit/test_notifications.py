@@ -27,6 +27,20 @@ def test_success_message_names_country_run_link_and_metrics():
     assert "link: http://127.0.0.1:8080/dags/evaluate__de/runs/x" in text
 
 
+def test_a_scheme_models_message_names_country_and_scheme():
+    subject, text = format_message(
+        succeeded=True, dag_id="train__de__batteries", run_id="r1", link="L"
+    )
+    assert subject == "[DE batteries] train succeeded: r1"
+    assert "country: de" in text
+    assert "scheme: batteries" in text
+
+
+def test_a_default_models_message_has_no_scheme_line():
+    _, text = format_message(succeeded=True, dag_id="train__de", run_id="r1", link="L")
+    assert "scheme" not in text
+
+
 def test_failure_message_names_task_and_first_error_line():
     subject, text = format_message(
         succeeded=False,
