@@ -31,7 +31,11 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 MIN_BOTOCORE_VERSION = (1, 35, 47)
-DEFAULT_ALLOWED_DAG_PATTERNS = r"^(train|evaluate|deploy|batch_inference)__[a-z]{2}$"
+# A model's DAGs: <kind>__<cc> (a country's default model) or <kind>__<cc>__<scheme>. No comma in
+# a pattern: the variable is comma-separated.
+DEFAULT_ALLOWED_DAG_PATTERNS = (
+    r"^(train|evaluate|deploy|batch_inference)__[a-z]{2}(__[a-z][a-z0-9]+)?$"
+)
 DEFAULT_MAX_CONF_BYTES = 65536
 # Airflow's default [scheduler] allowed_run_id_pattern, bounded by its run_id column (250).
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.~:+-]{1,250}$")
@@ -76,7 +80,12 @@ def _configure_logging() -> None:
     """One JSON handler on stdout (Lambda sends stdout to CloudWatch Logs)."""
     ours = [h for h in logger.handlers if getattr(h, "_trigger_lambda", False)]
     if ours:
-        ours[0].setStream(sys.stdout)  # follow a replaced stdout (tests, runtimes)
+        # Follow a replaced stdout (tests, runtimes). setStream flushes the old stream first,
+        # which raises once whoever replaced it has closed it: swap it directly then.
+        if getattr(ours[0].stream, "closed", False):
+            ours[0].stream = sys.stdout
+        else:
+            ours[0].setStream(sys.stdout)
     else:
         stream = logging.StreamHandler(sys.stdout)
         stream.setFormatter(_JsonFormatter())

@@ -6,12 +6,14 @@ million items needs no more memory than a thousand.
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 from local.demodata.catalog import (
     COUNTRIES,
@@ -222,19 +224,22 @@ def iter_products(
     # str seeds hash with SHA-512 inside random: stable across processes and PYTHONHASHSEED.
     rng = random.Random(f"{seed}:{source}:{month}:{kind}")
     noise = random.Random(f"{seed}:{source}:{month}:{kind}:noise")  # same products at any noise
-    types = PRODUCT_TYPES if found is None else found.product_types
-    weights = [t.share for t in types]
+    shares = PRODUCT_TYPES if found is None else found.product_types
+    weights = [t.share for t in shares]
     source_id = catalog.code if found is None else f"{catalog.code}-{found.name}"
     prefix = f"{source_id}-{month.replace('-', '')}-{'L' if labeled else 'U'}"
     for index in range(items):
-        ptype = rng.choices(types, weights)[0]
         item_id = f"{prefix}{index:07d}"
         if found is None:
+            ptype = rng.choices(PRODUCT_TYPES, weights)[0]
             record = _product(rng, catalog, ptype, item_id)
+            key = ptype.key
         else:
-            record = _battery_product(rng, found.language, ptype, item_id)
+            battery = rng.choices(found.product_types, weights)[0]
+            record = _battery_product(rng, found.language, battery, item_id)
+            key = battery.key
         if labeled:
-            label = table.assignment[ptype.key]
+            label = table.assignment[key]
             if noise.random() < label_noise:
                 label = noise.choice([c for c in codes if c != label])
             record["label"] = label
@@ -258,7 +263,7 @@ def _write_parts(
 ) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    handle = None
+    handle: TextIO | None = None
     try:
         for index, record in enumerate(records):
             if index % part_size == 0:
@@ -269,6 +274,7 @@ def _write_parts(
                 written.append(path)
             if counts is not None:
                 counts[record["label"]] += 1
+            assert handle is not None  # index 0 opened the first part
             handle.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
     finally:
         if handle:
@@ -309,24 +315,27 @@ def generate_month(
         json.dumps(code_table(cc, version, scheme), ensure_ascii=False, indent=2) + "\n",
         encoding="utf-8",
     )
-    common = {
-        "scheme": scheme,
-        "seed": seed,
-        "regulation_change_from": regulation_change_from,
-    }
+    products = functools.partial(
+        iter_products,
+        cc,
+        month,
+        scheme=scheme,
+        seed=seed,
+        regulation_change_from=regulation_change_from,
+    )
     counts: Counter = Counter()
     month_dir = directory / month
     files = [table_path]
     files += _write_parts(
         month_dir / "labeled",
-        iter_products(cc, month, items, labeled=True, label_noise=label_noise, **common),
+        products(items, labeled=True, label_noise=label_noise),
         part_size,
         counts,
     )
     if unlabeled_items:
         files += _write_parts(
             month_dir / "unlabeled",
-            iter_products(cc, month, unlabeled_items, labeled=False, **common),
+            products(unlabeled_items, labeled=False),
             part_size,
             None,
         )

@@ -20,6 +20,7 @@ from local.demodata import (
     model_keys,
     split_model_key,
 )
+from tests.support.images import REPO
 
 # sha256 (first 16 hex) of 300 records per country and month, as generated before the
 # batteries scheme was added: a further scheme must not move a country's own catalog.
@@ -31,7 +32,6 @@ COUNTRY_CATALOG_DIGESTS = {
     ("gb", "2026-10"): "6f068c2626ec4818",
     ("gb", "2026-11"): "500f1fa569fac0cb",
 }
-from tests.support.images import REPO
 
 
 def test_same_seed_same_catalog_and_another_seed_another(tmp_path):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from local.demodata import generate_month
 from tests.support.images import (
     ITEMS,
     MONTH_1,
@@ -24,8 +25,6 @@ from tests.support.images import (
     serving_root,
     transform,
 )
-
-from local.demodata import generate_month
 
 
 def _train_linear(workspace: Path, name: str, prepared: Path, data: MonthData) -> Path:

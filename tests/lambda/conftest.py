@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
+from local.provision import deploy_trigger_lambda
 from local.stack import LocalStack
 from local.stack.services import mwaa
-from local.provision import deploy_trigger_lambda
 from tests.support.trigger import (
     AIRFLOW_BIN,
     AIRFLOW_USER,

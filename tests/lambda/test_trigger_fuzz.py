@@ -19,8 +19,17 @@ from hypothesis import strategies as st
 
 from tests.support.trigger import LambdaContext
 
-DEFAULT_PATTERN = re.compile(r"^(train|evaluate|deploy|batch_inference)__[a-z]{2}$")
-KNOWN_DAGS = ["train__de", "train__fr", "evaluate__de", "deploy__de", "batch_inference__de"]
+DEFAULT_PATTERN = re.compile(
+    r"^(train|evaluate|deploy|batch_inference)__[a-z]{2}(__[a-z][a-z0-9]+)?$"
+)
+KNOWN_DAGS = [
+    "train__de",
+    "train__fr",
+    "evaluate__de",
+    "deploy__de",
+    "batch_inference__de",
+    "train__de__batteries",
+]
 LOOKALIKES = [
     "maintenance__de",
     "train__deu",
@@ -34,6 +43,9 @@ LOOKALIKES = [
     "train__d",
     "train__de%2F",
     "train__dé",
+    "train__de__",
+    "train__de__Batteries",
+    "train__de___batteries",
 ]
 
 json_leaf = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)
@@ -46,7 +58,9 @@ json_value = st.recursive(
 )
 dag_ids = (
     st.sampled_from(KNOWN_DAGS + LOOKALIKES)
-    | st.from_regex(r"\A(train|evaluate|deploy|batch_inference)__[a-z]{2}\Z")
+    | st.from_regex(
+        r"\A(train|evaluate|deploy|batch_inference)__[a-z]{2}(__[a-z][a-z0-9]{1,11})?\Z"
+    )
     | st.from_regex(r"\A(train|maintenance|Deploy)_{1,2}[a-zA-Z]{1,3}.?\Z")
     | st.text(max_size=40)
     | json_value

@@ -38,6 +38,16 @@ def test_trigger_starts_a_run_with_the_conf_and_answers_its_id_and_link(
     assert run["logical_date"] is not None
 
 
+def test_a_scheme_model_s_dag_is_allowed_by_the_default_patterns(trigger_handler, airflow_api):
+    """DE's batteries scheme (include/config/countries.yaml) has DAG ids <kind>__de__batteries."""
+    rid = run_id()
+    answer = trigger_handler.handler(
+        {"dag_id": "train__de__batteries", "run_id": rid}, LambdaContext()
+    )
+    assert (answer["statusCode"], answer["run_id"]) == (201, rid), answer
+    assert airflow_api.call("GET", f"/dags/train__de__batteries/dagRuns/{rid}")["dag_run_id"] == rid
+
+
 def test_a_new_run_says_whether_its_dag_is_paused(trigger_handler, airflow_api):
     airflow_api.call("PATCH", "/dags/evaluate__de", {"is_paused": False})
     try:

@@ -34,8 +34,7 @@ LAYERS_ABOVE = {
 }
 
 PACKAGES = [pytest.param(REPO, "local", id="local")] + [
-    pytest.param(PLUGINS, name, id=f"plugins/{name}")
-    for name in package_names(PLUGINS)
+    pytest.param(PLUGINS, name, id=f"plugins/{name}") for name in package_names(PLUGINS)
 ]
 
 

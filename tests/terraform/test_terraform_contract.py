@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import importlib.util
 import re
-import textwrap
 
 import pytest
-import yaml
 
 from tests.support.terraform import (
     DEPLOY,
@@ -21,8 +19,6 @@ from tests.support.terraform import (
 )
 
 INTERFACES = (REPO / "docs" / "interfaces.md").read_text(encoding="utf-8")
-# The DAG kinds of docs/interfaces.md: dags/train.py, evaluate.py, deploy.py, batch_inference.py.
-DAG_KINDS = ("train", "evaluate", "deploy", "batch_inference")
 
 
 def _settings_keys() -> list[str]:
@@ -149,40 +145,16 @@ def test_trigger_lambda_gets_the_documented_environment():
 
 # --- the DAG ids the trigger Lambda may start --------------------------------------------------
 
-FIXTURE_COUNTRIES = textwrap.dedent(
-    """\
-    countries:
-      - code: de
-        code_table_version: v1
-      - code: fr
-        code_table_version: v1
-      - code: pl
-        enabled: false
-        code_table_version: v1
-    """
-)
-
-
-def _enabled_country_codes(tmp_path) -> list[str]:
-    """Enabled countries of include/config/countries.yaml (a small fixture file while the repo has
-    none), read with the library's loader (mlops.config) when it exists, else as plain YAML."""
-    countries_file = REPO / "include" / "config" / "countries.yaml"
-    if not countries_file.is_file():
-        countries_file = tmp_path / "countries.yaml"
-        countries_file.write_text(FIXTURE_COUNTRIES, encoding="utf-8")
-    try:
-        from mlops import config
-    except ImportError:
-        raw = yaml.safe_load(countries_file.read_text(encoding="utf-8"))
-        return [c["code"] for c in raw["countries"] if c.get("enabled", True)]
-    return [country.code for country in config.enabled_countries(countries_file)]
-
 
 @pytest.fixture
-def generated_dag_ids(tmp_path) -> list[str]:
-    codes = _enabled_country_codes(tmp_path)
-    assert codes, "no enabled country"
-    return [f"{kind}__{code}" for kind in DAG_KINDS for code in codes]
+def generated_dag_ids() -> list[str]:
+    """Every DAG id the package generates for include/config/countries.yaml: one set of four per
+    enabled model (a country's default model and each of its schemes), by the library's rule."""
+    from mlops import config
+
+    models = config.enabled_models(REPO / "include" / "config" / "countries.yaml")
+    assert any(model.scheme for model in models), "the countries file has no scheme model"
+    return [model.dag_id(kind) for kind in config.DAG_KINDS for model in models]
 
 
 def _allowed(patterns: list[str], dag_id: str) -> bool:
@@ -197,7 +169,18 @@ def test_default_patterns_allow_every_generated_dag_id(generated_dag_ids):
 
 @pytest.mark.parametrize(
     "dag_id",
-    ["train__deu", "cleanup__de", "train__DE", "train_de", "deploy__de; drop", "train__de\n"],
+    [
+        "train__deu",
+        "cleanup__de",
+        "train__DE",
+        "train_de",
+        "deploy__de; drop",
+        "train__de\n",
+        "train__de__b",
+        "train__de__batteries__x",
+        "train__de_batteries",
+        "train__de__Batteries",
+    ],
 )
 def test_default_patterns_refuse_other_dag_ids(dag_id):
     assert not _allowed(variable_default("trigger_lambda", "allowed_dag_patterns"), dag_id)

@@ -295,7 +295,7 @@ variable "trigger_airflow_role" {
 variable "allowed_dag_patterns" {
   description = "Regular expressions of the DAG ids the trigger Lambda may start."
   type        = list(string)
-  default     = ["^(train|evaluate|deploy|batch_inference)__[a-z]{2}$"]
+  default     = ["^(train|evaluate|deploy|batch_inference)__[a-z]{2}(__[a-z][a-z0-9]+)?$"]
 }
 
 variable "max_conf_bytes" {

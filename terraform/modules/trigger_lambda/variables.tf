@@ -43,7 +43,7 @@ variable "airflow_role" {
 variable "allowed_dag_patterns" {
   description = "Regular expressions a DAG id must fully match to be triggered (ALLOWED_DAG_PATTERNS, joined with commas)."
   type        = list(string)
-  default     = ["^(train|evaluate|deploy|batch_inference)__[a-z]{2}$"]
+  default     = ["^(train|evaluate|deploy|batch_inference)__[a-z]{2}(__[a-z][a-z0-9]+)?$"]
 
   validation {
     condition     = length(var.allowed_dag_patterns) > 0 && alltrue([for p in var.allowed_dag_patterns : !strcontains(p, ",") && startswith(p, "^") && endswith(p, "$")])
