@@ -31,7 +31,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 .PHONY: help venv venv-ml venv-checkov venv-tools node-tools lock test lint demo airflow bench bundle clean
 
 help:
-	@echo "make demo    - run the whole pipeline locally (train, evaluate, deploy, batch inference) for 3 countries x 2 months"
+	@echo "make demo    - run the whole pipeline locally (train, evaluate, deploy, batch inference) for every model of 3 countries (DE with its batteries scheme, FR, GB) x 2 months"
 	@echo "make test    - run the test suite"
 	@echo "make lint    - ruff, mypy, hadolint, check-jsonschema and the Terraform format check"
 	@echo "make lock    - regenerate the hashed locks in locks/ from the requirements files"

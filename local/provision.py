@@ -16,6 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
+from mlops.winners import table_key_schema
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_SETTINGS_FILE = REPO_ROOT / "include" / "config" / "settings.local.json"
 TRIGGER_LAMBDA_DIR = REPO_ROOT / "include" / "trigger_lambda"
@@ -104,14 +106,7 @@ def provision(client_for: ClientFactory, settings: dict[str, Any]) -> dict[str, 
 
     client_for("dynamodb").create_table(
         TableName=settings["winners_table"],
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
+        **table_key_schema(),
         BillingMode="PAY_PER_REQUEST",
         SSESpecification={"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": key["Arn"]},
     )

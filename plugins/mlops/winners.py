@@ -17,6 +17,24 @@ from typing import Any
 
 CURRENT = "CURRENT"
 HISTORY = "HISTORY#"
+# The table's keys, written once: the local stack and the tests create the table from these, and
+# tests/terraform checks terraform/modules/winners_table against them.
+PARTITION_KEY = "pk"  # the model key: "de", "de-batteries"
+SORT_KEY = "sk"  # CURRENT | HISTORY#<decided_at>#<run_id>
+
+
+def table_key_schema() -> dict[str, list[dict[str, str]]]:
+    """The KeySchema and AttributeDefinitions arguments of CreateTable for a winners table."""
+    return {
+        "KeySchema": [
+            {"AttributeName": PARTITION_KEY, "KeyType": "HASH"},
+            {"AttributeName": SORT_KEY, "KeyType": "RANGE"},
+        ],
+        "AttributeDefinitions": [
+            {"AttributeName": PARTITION_KEY, "AttributeType": "S"},
+            {"AttributeName": SORT_KEY, "AttributeType": "S"},
+        ],
+    }
 
 
 def history_key(decided_at: str, run_id: str) -> str:

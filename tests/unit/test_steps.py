@@ -14,7 +14,7 @@ from mlops import steps
 from mlops.config import get_model
 from mlops.deployment import DeploymentError
 from mlops.model_registry import ModelRegistryError
-from mlops.winners import WinnersRegistry
+from mlops.winners import WinnersRegistry, table_key_schema
 from moto import mock_aws
 
 from tests.unit.conftest import DEFAULT_COUNTRIES
@@ -41,14 +41,7 @@ class Aws:
         self.winners = WinnersRegistry(
             self.dynamodb.create_table(
                 TableName=settings.winners_table,
-                KeySchema=[
-                    {"AttributeName": "pk", "KeyType": "HASH"},
-                    {"AttributeName": "sk", "KeyType": "RANGE"},
-                ],
-                AttributeDefinitions=[
-                    {"AttributeName": "pk", "AttributeType": "S"},
-                    {"AttributeName": "sk", "AttributeType": "S"},
-                ],
+                **table_key_schema(),
                 BillingMode="PAY_PER_REQUEST",
             )
         )

@@ -4,7 +4,7 @@ import threading
 
 import boto3
 import pytest
-from mlops.winners import CURRENT, WinnersRegistry
+from mlops.winners import CURRENT, WinnersRegistry, table_key_schema
 from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
 
@@ -22,14 +22,7 @@ def registry(monkeypatch):
         dynamodb = boto3.resource("dynamodb", region_name="eu-west-1")
         table = dynamodb.create_table(
             TableName="mlops-test-winners",
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
+            **table_key_schema(),
             BillingMode="PAY_PER_REQUEST",
         )
         yield WinnersRegistry(table)

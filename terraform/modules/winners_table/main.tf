@@ -1,4 +1,4 @@
-# The winners registry: pk = country code, sk = CURRENT | HISTORY#<decided_at>#<run_id>.
+# The winners registry: pk = model key (de, de-batteries; plugins/mlops/winners.py), sk = CURRENT | HISTORY#<decided_at>#<run_id>.
 resource "aws_dynamodb_table" "this" {
   name                        = var.name
   billing_mode                = "PAY_PER_REQUEST"
