@@ -41,11 +41,13 @@ help:
 
 # venv_install(venv dir, lock file, extra installer options): a fresh or existing venv holding
 # exactly the lock. Stamp files re-run it whenever the lock changes; flock keeps parallel
-# invocations from installing into the same environment at once.
+# invocations from installing into the same environment at once. Its file is not `.lock`: uv
+# locks `<venv>/.lock` itself, and an outer flock on that file made uv wait out its 5-minute
+# lock timeout on every environment.
 ifeq ($(INSTALLER),uv)
 define venv_install
 	@test -x $(1)/bin/python || $(UV) venv -q --python $(PYTHON) $(1)
-	flock $(1)/.lock $(UV) pip sync -q --python $(1)/bin/python --require-hashes $(3) $(2)
+	flock $(1)/.install.lock $(UV) pip sync -q --python $(1)/bin/python --require-hashes $(3) $(2)
 endef
 # The repository's own packages (no dependencies: those are in the lock), editable.
 define venv_editable
@@ -54,7 +56,7 @@ endef
 else ifeq ($(INSTALLER),pip)
 define venv_install
 	@test -x $(1)/bin/python || $(PYTHON) -m venv $(1)
-	flock $(1)/.lock $(1)/bin/python -m pip install -q --disable-pip-version-check --require-hashes -r $(2) $(QUIET_PIP)
+	flock $(1)/.install.lock $(1)/bin/python -m pip install -q --disable-pip-version-check --require-hashes -r $(2) $(QUIET_PIP)
 endef
 define venv_editable
 	$(1)/bin/python -m pip install -q --disable-pip-version-check --no-deps -e $(2) $(QUIET_PIP)
@@ -66,11 +68,11 @@ endif
 # The tools environment is always bootstrapped by pip: it brings uv (hashed, locks/uv.txt).
 $(VENV_TOOLS)/.stamp: locks/venv-tools.txt locks/uv.txt
 	@test -x $(TOOLS)/python || $(PYTHON) -m venv $(VENV_TOOLS)
-	flock $(VENV_TOOLS)/.lock $(TOOLS)/python -m pip install -q --disable-pip-version-check --require-hashes -r locks/uv.txt $(QUIET_PIP)
+	flock $(VENV_TOOLS)/.install.lock $(TOOLS)/python -m pip install -q --disable-pip-version-check --require-hashes -r locks/uv.txt $(QUIET_PIP)
 ifeq ($(INSTALLER),uv)
-	flock $(VENV_TOOLS)/.lock $(UV) pip install -q --python $(TOOLS)/python --require-hashes -r locks/venv-tools.txt
+	flock $(VENV_TOOLS)/.install.lock $(UV) pip install -q --python $(TOOLS)/python --require-hashes -r locks/venv-tools.txt
 else
-	flock $(VENV_TOOLS)/.lock $(TOOLS)/python -m pip install -q --disable-pip-version-check --require-hashes -r locks/venv-tools.txt $(QUIET_PIP)
+	flock $(VENV_TOOLS)/.install.lock $(TOOLS)/python -m pip install -q --disable-pip-version-check --require-hashes -r locks/venv-tools.txt $(QUIET_PIP)
 endif
 	@touch $@
 
