@@ -5,6 +5,7 @@ outputs, and one deployment root serves every environment through per-environmen
 from __future__ import annotations
 
 import importlib.util
+import re
 import subprocess
 
 import pytest
@@ -191,9 +192,28 @@ def test_no_terraform_state_or_real_tfvars_are_tracked():
     tracked = subprocess.run(
         ["git", "ls-files", "terraform"], cwd=REPO, capture_output=True, text=True, check=True
     ).stdout.split()
+    # The one root's per-environment files (terraform/deploy/env/) are tracked on purpose: they
+    # hold sizing and state keys only; the account's values live in untracked account.tfvars and
+    # backend.hcl beside them.
+    per_environment = re.compile(r"^terraform/deploy/env/[a-z0-9]+\.(tfvars|backend\.hcl)$")
     leaked = [
         path
         for path in tracked
-        if path.endswith((".tfstate", ".tfvars", "backend.hcl")) or ".tfstate." in path
+        if (path.endswith((".tfstate", ".tfvars", "backend.hcl")) or ".tfstate." in path)
+        and not per_environment.match(path)
     ]
     assert leaked == []
+
+
+def test_tracked_per_environment_files_hold_no_account_data():
+    env_dir = TERRAFORM / "deploy" / "env"
+    files = sorted(env_dir.glob("*.tfvars")) + sorted(env_dir.glob("*.backend.hcl"))
+    assert files, "terraform/deploy/env/ holds no per-environment file"
+    account_data = re.compile(r"\b\d{12}\b|arn:aws|\bbucket\s*=|\bregion\s*=|role_arn")
+    found = {
+        f"{path.name}:{number}": line
+        for path in files
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if account_data.search(line.split("#", 1)[0])
+    }
+    assert found == {}
