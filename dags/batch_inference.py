@@ -28,10 +28,10 @@ from airflow.sdk import DAG, chain, task
 # mlops.steps (the task bodies) is imported inside the tasks: parsing only builds the graph.
 from mlops.aws import AWS_CONN_ID, aws_client, aws_resource
 from mlops.config import Model
-from mlops.dag_factory import generate_dags, model_dag, month_param
+from mlops.dag_factory import fallback_cron, generate_dags, landing_schedule, model_dag, month_param
 from mlops.notifications import on_success, with_metrics
 from mlops.operator_hooks import prepare_sagemaker_task, prepare_sensor
-from mlops.run_context import data_month
+from mlops.run_context import data_month, month_or_skip, triggering_extras
 from mlops.settings import load_settings
 
 KIND = "batch_inference"
@@ -43,7 +43,7 @@ def build_dag(model: Model) -> DAG:
     with model_dag(
         KIND,
         model,
-        schedule=profile.schedule,
+        schedule=landing_schedule(model, "unlabeled", profile.schedule or fallback_cron(model)),
         doc_md=__doc__,
         description=f"Monthly batch predictions for {model.label} with the current winner",
         data_month=month_param("unlabeled"),
@@ -53,11 +53,19 @@ def build_dag(model: Model) -> DAG:
         def plan_month(**context: Any) -> dict[str, Any]:
             from mlops import steps
 
-            return steps.plan_month(
-                load_settings(),
+            settings = load_settings()
+            param = context["params"]["data_month"]
+            chosen = steps.run_month(
                 model,
-                data_month=data_month(context["params"]["data_month"], context),
+                "unlabeled",
+                settings.data_bucket,
+                param=param,
+                extras=triggering_extras(context),
+                fallback=data_month("", context),
             )
+            if not param:  # nobody asked for this month: a duplicate event or cron run skips
+                chosen = steps.batch_month(aws_client("s3"), settings, model, chosen)
+            return steps.plan_month(settings, model, data_month=month_or_skip(chosen))
 
         @task(multiple_outputs=True)
         def build_requests(month: str, **context: Any) -> dict[str, Any]:

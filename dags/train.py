@@ -33,10 +33,16 @@ from airflow.sdk import DAG, chain, task
 # mlops.steps (the task bodies) is imported inside the tasks: parsing only builds the graph.
 from mlops.aws import AWS_CONN_ID, aws_client
 from mlops.config import Model
-from mlops.dag_factory import challenger_asset, generate_dags, model_dag, month_param
+from mlops.dag_factory import (
+    challenger_asset,
+    generate_dags,
+    landing_schedule,
+    model_dag,
+    month_param,
+)
 from mlops.notifications import on_success, with_metrics
 from mlops.operator_hooks import prepare_sagemaker_task
-from mlops.run_context import data_month
+from mlops.run_context import data_month, month_or_skip, triggering_extras
 from mlops.sagemaker_requests import tuning_max_runtime
 from mlops.settings import load_settings
 
@@ -49,7 +55,7 @@ def build_dag(model: Model) -> DAG:
     with model_dag(
         KIND,
         model,
-        schedule=None,
+        schedule=landing_schedule(model, "labeled", model.training.schedule),
         doc_md=__doc__,
         description=f"Train a {model.training.algorithm} challenger for {model.label} "
         f"on {model.training.instance_type}",
@@ -60,11 +66,20 @@ def build_dag(model: Model) -> DAG:
         def build_requests(**context: Any) -> dict[str, Any]:
             from mlops import steps
 
-            return steps.plan_training(
-                load_settings(),
+            settings = load_settings()
+            param = context["params"]["data_month"]
+            chosen = steps.run_month(
                 model,
-                run_id=context["run_id"],
-                data_month=data_month(context["params"]["data_month"], context),
+                "labeled",
+                settings.data_bucket,
+                param=param,
+                extras=triggering_extras(context),
+                fallback=data_month("", context),
+            )
+            if not param:  # nobody asked for this month: a duplicate event or cron run skips
+                chosen = steps.training_month(aws_client("sagemaker"), settings, model, chosen)
+            return steps.plan_training(
+                settings, model, run_id=context["run_id"], data_month=month_or_skip(chosen)
             )
 
         @task

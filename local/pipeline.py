@@ -32,6 +32,7 @@ from typing import Any
 
 import yaml
 from mlops.config import DAG_KINDS, Model, enabled_models, get_model, merge_scheme
+from mlops.events import QUEUE_URL_PREFIX_ENV
 
 from local.airflow_env import REPO_ROOT, airflow_environ, migrate
 
@@ -274,7 +275,7 @@ class LocalEnvironment:
 
     def __enter__(self) -> LocalEnvironment:
         from local.demodata import code_table_version, generate_month
-        from local.provision import load_local_settings, provision
+        from local.provision import load_local_settings, provision, provision_landing
         from local.slack_sink import SlackSink
         from local.stack import LocalStack
 
@@ -296,6 +297,9 @@ class LocalEnvironment:
                 )
             # Every month's file has the same models; only the code-table version differs.
             self.models = enabled_models(self.countries_files[self.months[0]])
+            self.landing_queue_url_prefix = provision_landing(
+                self.stack.client, self.settings, self.models
+            )
             for model in self.models:
                 for month in self.months:
                     generate_month(
@@ -320,6 +324,7 @@ class LocalEnvironment:
                 self.settings,
                 self.sink.url,
             )
+            self.env[QUEUE_URL_PREFIX_ENV] = self.landing_queue_url_prefix
             migrate(self.env)
         except BaseException:
             self.__exit__()

@@ -182,3 +182,63 @@ def deploy_trigger_lambda(
         Environment={"Variables": variables},
     )
     return str(created["FunctionArn"])
+
+
+def provision_landing(
+    client_for: ClientFactory, settings: dict[str, Any], models: list[Any]
+) -> str:
+    """The landing queues of ``models`` (one per model and data kind, each with its dead-letter
+    queue, KMS-encrypted) and the data bucket's notification to them, as Terraform makes them
+    (mlops.events). Returns the queues' URL prefix, the value of Airflow's
+    ``[mlops] landing_queue_url_prefix``."""
+    from mlops import events
+
+    problems = events.overlapping_filters(models)
+    if problems:
+        raise ValueError("; ".join(problems))
+    sqs = client_for("sqs")
+    queue_prefix = f"{settings['name_prefix']}-{settings['environment']}"
+    encryption = {"KmsMasterKeyId": settings["kms_key_arn"], "KmsDataKeyReusePeriodSeconds": "300"}
+    configurations = []
+    url_prefix = ""
+    for model in models:
+        for kind in events.LANDING_KINDS:
+            name = events.queue_name(queue_prefix, model, kind)
+            dead_letters = sqs.create_queue(QueueName=f"{name}-dlq", Attributes=encryption)
+            dead_letters_arn = sqs.get_queue_attributes(
+                QueueUrl=dead_letters["QueueUrl"], AttributeNames=["QueueArn"]
+            )["Attributes"]["QueueArn"]
+            url = sqs.create_queue(
+                QueueName=name,
+                Attributes=encryption
+                | {
+                    "RedrivePolicy": json.dumps(
+                        {"deadLetterTargetArn": dead_letters_arn, "maxReceiveCount": "5"}
+                    )
+                },
+            )["QueueUrl"]
+            url_prefix = url.removesuffix(events.queue_suffix(model, kind))
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+                "QueueArn"
+            ]
+            rules = events.notification_filter(model, kind)
+            configurations.append(
+                {
+                    "Id": name,
+                    "QueueArn": arn,
+                    "Events": ["s3:ObjectCreated:*"],
+                    "Filter": {
+                        "Key": {
+                            "FilterRules": [
+                                {"Name": "prefix", "Value": rules["prefix"]},
+                                {"Name": "suffix", "Value": rules["suffix"]},
+                            ]
+                        }
+                    },
+                }
+            )
+    client_for("s3").put_bucket_notification_configuration(
+        Bucket=settings["data_bucket"],
+        NotificationConfiguration={"QueueConfigurations": configurations},
+    )
+    return url_prefix

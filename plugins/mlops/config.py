@@ -22,7 +22,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 COUNTRIES_FILE_ENV = "MLOPS_COUNTRIES_FILE"
 # libyaml's loader when PyYAML has it (it does on MWAA and here): parse time counts.
@@ -34,6 +42,16 @@ DEFAULT_LOCATIONS = (
 )
 
 InstanceType = Annotated[str, Field(pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$")]
+
+
+def _cron_expression(value: str | None) -> str | None:
+    if value is None or value.startswith("@") or len(value.split()) == 5:
+        return value
+    raise ValueError(f"'{value}' is neither a 5-field cron expression nor a preset like @monthly")
+
+
+Cron = Annotated[str | None, AfterValidator(_cron_expression)]
+
 # The four DAG kinds: one DAG of each per enabled model.
 DAG_KINDS = ("train", "evaluate", "deploy", "batch_inference")
 COUNTRY_CODE_PATTERN = r"^[a-z]{2}$"
@@ -102,6 +120,8 @@ class Training(_Strict):
     volume_size_gb: int = Field(default=30, ge=1, le=16384)
     hyperparameters: dict[str, str] = Field(default_factory=dict)
     hpo: Hpo = Field(default_factory=Hpo)
+    # A cron fallback for training, off by default: the labeled marker's event starts training.
+    schedule: Cron = None
 
     @model_validator(mode="after")
     def _spot_wait(self) -> Training:
@@ -169,21 +189,15 @@ class Endpoint(_Strict):
 
 
 class BatchInference(_Strict):
-    schedule: str = "0 6 2 * *"
+    # The fallback when the month's unlabeled marker never lands (the marker's event starts the
+    # run; a fallback run finds the month scored and skips). None: staggered per model
+    # (mlops.dag_factory.fallback_cron), so 60 models do not all start at the same minute.
+    schedule: Cron = None
     instance_type: InstanceType = "ml.m5.xlarge"
     instance_count: int = Field(default=1, ge=1, le=100)
     review_threshold: float = Field(default=0.7, ge=0, le=1)
     max_runtime_seconds: int = Field(default=3 * 3600, ge=60, le=48 * 3600)
     input_timeout_seconds: int = Field(default=24 * 3600, ge=60)
-
-    @field_validator("schedule")
-    @classmethod
-    def _cron(cls, value: str) -> str:
-        if value.startswith("@") or len(value.split()) == 5:
-            return value
-        raise ValueError(
-            f"'{value}' is neither a 5-field cron expression nor a preset like @monthly"
-        )
 
 
 class _ModelFields(_Strict):

@@ -4,6 +4,7 @@ params and assets. Kept import-light: DAG files import this at parse time.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -66,6 +67,27 @@ def asset_ref(asset: Asset) -> Any:
     from airflow.sdk import Asset
 
     return Asset.ref(name=asset.name)
+
+
+def fallback_cron(model: Model) -> str:
+    """A monthly cron for a model's batch fallback, staggered by its key: the 2nd of the month
+    between 06:00 and 11:59 UTC, the same minute on every parse (crc32, not Python's salted
+    hash), so 60 models do not all start at once."""
+    slot = zlib.crc32(model.key.encode()) % (6 * 60)
+    return f"{slot % 60} {6 + slot // 60} 2 * *"
+
+
+def landing_schedule(model: Model, data_kind: str, cron: str | None) -> Any:
+    """The model's landing asset (watched on its SQS queue, mlops.events), or that asset or
+    ``cron`` (a fallback: the run finds the month done and skips) when a cron is given."""
+    from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable
+
+    from mlops.events import landing_asset
+
+    asset = landing_asset(model, data_kind)
+    if cron is None:
+        return asset
+    return AssetOrTimeSchedule(timetable=CronTriggerTimetable(cron, timezone="UTC"), assets=asset)
 
 
 def month_param(what: str) -> Param:

@@ -86,3 +86,27 @@ def set_approval(client: Any, package_arn: str, approved: bool, reasons: list[st
         ModelApprovalStatus="Approved" if approved else "Rejected",
         ApprovalDescription="; ".join(reasons)[:1024],
     )
+
+
+def version_for_month(
+    client: Any, group_name: str, data_month: str, newest: int = 24
+) -> str | None:
+    """The ARN of a version of the group trained on ``data_month`` (any approval status), among
+    its ``newest`` versions; None if there is none (or the group does not exist yet)."""
+    try:
+        response = client.list_model_packages(
+            ModelPackageGroupName=group_name,
+            SortBy="CreationTime",
+            SortOrder="Descending",
+            MaxResults=newest,
+        )
+    except client.exceptions.ClientError as exc:
+        if exc.response["Error"]["Code"] in ("ValidationException", "ResourceNotFound"):
+            return None
+        raise
+    for summary in response.get("ModelPackageSummaryList") or []:
+        arn = str(summary["ModelPackageArn"])
+        package = client.describe_model_package(ModelPackageName=arn)
+        if (package.get("CustomerMetadataProperties") or {}).get("data_month") == data_month:
+            return arn
+    return None

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mlops.steps import RunMonth
 
 
 def previous_month(moment: datetime) -> str:
@@ -37,3 +40,19 @@ def triggering_extras(context: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The extras of the asset events that triggered the run, oldest first (none: manual)."""
     events = context.get("triggering_asset_events") or {}
     return [dict(event.extra or {}) for group in events.values() for event in group]
+
+
+def month_or_skip(chosen: RunMonth) -> str:
+    """The chosen month; or skip the run (its first task, so nothing downstream starts), saying
+    why, when there is none. What the events held that was not a marker is logged as a warning."""
+    import logging
+
+    log = logging.getLogger("mlops.landing")
+    for item in chosen.ignored:
+        log.warning("landing event ignored: %s", item)
+    if chosen.month is None:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        raise AirflowSkipException(chosen.reason)
+    log.info("data month %s: %s", chosen.month, chosen.reason)
+    return chosen.month

@@ -20,12 +20,14 @@ from mlops import sagemaker_requests as requests
 from mlops.comparison import Policy, decide
 from mlops.config import Model
 from mlops.deployment import check_serves_new_config, smoke_prediction
+from mlops.events import landing_from_events
 from mlops.model_registry import (
     ModelRegistryError,
     describe_candidate,
     newest_pending_package,
     register_model_version,
     set_approval,
+    version_for_month,
 )
 from mlops.naming import RunIdentity, model_package_group_name
 from mlops.settings import Settings
@@ -58,6 +60,83 @@ def read_s3_text(s3: Any, uri: str) -> str:
     bucket, _, key = uri.removeprefix("s3://").partition("/")
     body: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     return body.decode("utf-8")
+
+
+# ---------------------------------------------------------------- which month a run is for
+@dataclass(frozen=True)
+class RunMonth:
+    """The month a train or batch run works on, or why it does nothing (``month`` None).
+
+    ``ignored``: what the triggering events held that is not one of the model's markers (logged
+    as a warning, never silently dropped).
+    """
+
+    month: str | None
+    reason: str
+    ignored: tuple[str, ...] = ()
+
+
+def run_month(
+    model: Model,
+    data_kind: str,
+    bucket: str,
+    *,
+    param: str,
+    extras: Sequence[Mapping[str, Any]],
+    fallback: str,
+) -> RunMonth:
+    """The ``data_month`` param (a person asked), else the newest month the triggering landing
+    events announce, else (cron fallback, a run without events) ``fallback``."""
+    if param:
+        return RunMonth(param, f"data_month param {param}")
+    if not extras:
+        return RunMonth(fallback, f"no param and no landing event: the previous month {fallback}")
+    landing = landing_from_events(model, data_kind, bucket, extras)
+    if landing.month is None:
+        return RunMonth(
+            None,
+            f"the triggering events hold no {data_kind} marker of {model.key} "
+            f"({'; '.join(landing.ignored) or 'no S3 records'})",
+            landing.ignored,
+        )
+    older = [m for m in landing.months if m != landing.month]
+    reason = f"{data_kind} marker of {landing.month}"
+    if older:
+        reason += f" (also landed: {', '.join(older)}; the newest month is the one used)"
+    return RunMonth(landing.month, reason, landing.ignored)
+
+
+def training_month(sagemaker: Any, settings: Settings, model: Model, chosen: RunMonth) -> RunMonth:
+    """``chosen``, unless the month is trained already. For runs nobody asked for (an event, the
+    cron fallback): a duplicate or replayed marker event never trains a month twice."""
+    if chosen.month is None:
+        return chosen
+    group = model_package_group_name(settings.name_prefix, model.key)
+    existing = version_for_month(sagemaker, group, chosen.month)
+    if existing:
+        return RunMonth(
+            None,
+            f"{chosen.month} is trained already ({existing}); set data_month to train it again",
+            chosen.ignored,
+        )
+    return chosen
+
+
+def batch_month(s3: Any, settings: Settings, model: Model, chosen: RunMonth) -> RunMonth:
+    """``chosen``, unless the month's predictions are written already. For runs nobody asked
+    for (an event, the cron fallback)."""
+    if chosen.month is None:
+        return chosen
+    prefix = f"{model.prefix}/{chosen.month}/predictions/"
+    found = s3.list_objects_v2(Bucket=settings.data_bucket, Prefix=prefix, MaxKeys=1)
+    if found.get("KeyCount", 0):
+        return RunMonth(
+            None,
+            f"{chosen.month} is scored already (s3://{settings.data_bucket}/{prefix}); "
+            "set data_month to score it again",
+            chosen.ignored,
+        )
+    return chosen
 
 
 # ---------------------------------------------------------------- train

@@ -4,6 +4,9 @@ import pytest
 from airflow.providers.amazon.aws.operators.sagemaker import SageMakerBaseOperator
 from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
 from mlops.config import DAG_KINDS, enabled_models
+from mlops.dag_factory import fallback_cron
+
+from tests.dags.conftest import QUEUE_URL_PREFIX
 
 MODELS = {m.key: m for m in enabled_models()}
 # DAG id -> (kind, model)
@@ -165,11 +168,37 @@ def test_winner_asset_is_emitted_by_evaluate_and_schedules_deploy_only_with_auto
         assert schedule is None
 
 
+def _watched_queue(asset) -> str:
+    (watcher,) = asset.watchers
+    classpath, kwargs = watcher.trigger.serialize()
+    assert classpath == "airflow.providers.amazon.aws.triggers.sqs.SqsSensorTrigger"
+    return kwargs["sqs_queue"]
+
+
 @pytest.mark.parametrize("key", sorted(MODELS))
-def test_batch_inference_runs_on_the_models_cron(dagbag, key):
+def test_train_starts_when_the_models_labeled_month_lands(dagbag, key):
     model = MODELS[key]
+    name, uri = _asset_suffix(model)
+    schedule = dagbag.dags[model.dag_id("train")].schedule
+    if model.training.schedule is not None:  # the cron fallback, off by default
+        assert schedule.timetable.expression == model.training.schedule
+        schedule = schedule.asset_condition
+    assert schedule.name == f"landing__labeled__{name}"
+    assert schedule.uri == f"mlops://landing/labeled/{uri}"
+    assert _watched_queue(schedule) == f"{QUEUE_URL_PREFIX}labeled-{model.key}"
+
+
+@pytest.mark.parametrize("key", sorted(MODELS))
+def test_batch_inference_starts_when_the_unlabeled_month_lands_with_a_cron_fallback(dagbag, key):
+    model = MODELS[key]
+    name, _ = _asset_suffix(model)
     dag = dagbag.dags[model.dag_id("batch_inference")]
-    assert dag.schedule == model.batch_inference.schedule
+    assert dag.schedule.asset_condition.name == f"landing__unlabeled__{name}"
+    assert _watched_queue(dag.schedule.asset_condition) == (
+        f"{QUEUE_URL_PREFIX}unlabeled-{model.key}"
+    )
+    expected = model.batch_inference.schedule or fallback_cron(model)
+    assert dag.schedule.timetable.expression == expected
     sensor = dag.get_task("wait_for_input")
     assert sensor.deferrable and sensor.wildcard_match
     assert sensor.timeout == model.batch_inference.input_timeout_seconds

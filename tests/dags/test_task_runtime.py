@@ -5,6 +5,7 @@ import json
 import math
 from datetime import UTC, datetime
 
+import boto3
 import botocore.session
 import pytest
 from airflow.providers.amazon.aws.operators.sagemaker import (
@@ -91,13 +92,25 @@ def test_train_setup_builds_a_valid_prepare_request_for_the_param_month(dagbag):
     assert prepare["Environment"]["DATA_MONTH"] == "2026-09"
 
 
-def test_batch_plan_defaults_to_the_month_before_the_data_interval_end(dagbag):
+def test_batch_plan_defaults_to_the_month_before_the_data_interval_end(dagbag, monkeypatch):
     task = dagbag.dags["batch_inference__gb"].get_task("plan_month")
-    plan = task.python_callable(
-        params={"data_month": ""},
-        run_id="scheduled__2026-11-02T06:00:00+00:00",
-        data_interval_end=datetime(2026, 11, 2, 6, tzinfo=UTC),
-    )
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": SETTINGS["region"],
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():  # a cron run first checks the month is not scored yet (moto: nothing is)
+        boto3.client("s3").create_bucket(
+            Bucket=SETTINGS["data_bucket"],
+            CreateBucketConfiguration={"LocationConstraint": SETTINGS["region"]},
+        )
+        plan = task.python_callable(
+            params={"data_month": ""},
+            run_id="scheduled__2026-11-02T06:00:00+00:00",
+            data_interval_end=datetime(2026, 11, 2, 6, tzinfo=UTC),
+        )
     assert plan["data_month"] == "2026-10"
     assert plan["input_pattern"] == f"s3://{SETTINGS['data_bucket']}/gb/2026-10/unlabeled/*"
 

@@ -1,0 +1,111 @@
+"""Data-driven starts on the local stack: the landing queues and the bucket notification that
+provisioning makes (as Terraform does), what an upload sends where, and the duplicate guards."""
+
+import json
+
+import pytest
+from mlops import events, steps
+from mlops.config import get_model
+from mlops.naming import model_package_group_name
+from mlops.settings import parse_settings
+
+from local.provision import load_local_settings, provision, provision_landing
+
+MODELS = [get_model("de"), get_model("de-batteries"), get_model("gb")]
+
+
+@pytest.fixture(scope="module")
+def landing(stack):
+    settings = provision(stack.client, load_local_settings())
+    url_prefix = provision_landing(stack.client, settings, MODELS)
+    sqs = stack.client("sqs")
+    # S3 announces a new notification configuration with an s3:TestEvent on every queue.
+    for model in MODELS:
+        for kind in events.LANDING_KINDS:
+            sqs.purge_queue(QueueUrl=url_prefix + events.queue_suffix(model, kind))
+    return settings, url_prefix
+
+
+def _receive(sqs, url: str) -> list[dict]:
+    return sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
+        "Messages", []
+    )
+
+
+def test_each_model_and_kind_has_an_encrypted_queue_with_a_dead_letter_queue(stack, landing):
+    settings, url_prefix = landing
+    sqs = stack.client("sqs")
+    for model in MODELS:
+        for kind in events.LANDING_KINDS:
+            attributes = sqs.get_queue_attributes(
+                QueueUrl=url_prefix + events.queue_suffix(model, kind), AttributeNames=["All"]
+            )["Attributes"]
+            assert attributes["KmsMasterKeyId"] == settings["kms_key_arn"]
+            redrive = json.loads(attributes["RedrivePolicy"])
+            assert redrive["deadLetterTargetArn"].endswith(
+                events.queue_name("mlops-local", model, kind) + "-dlq"
+            )
+
+
+def test_a_marker_reaches_only_its_own_models_queue_and_data_files_reach_none(stack, landing):
+    settings, url_prefix = landing
+    s3, sqs = stack.client("s3"), stack.client("sqs")
+    bucket = settings["data_bucket"]
+    s3.put_object(Bucket=bucket, Key="de/2026-10/labeled/part-0.jsonl", Body=b"{}\n")
+    s3.put_object(Bucket=bucket, Key=events.marker_key(MODELS[0], "2026-10", "labeled"), Body=b"")
+    received = {
+        (model.key, kind): _receive(sqs, url_prefix + events.queue_suffix(model, kind))
+        for model in MODELS
+        for kind in events.LANDING_KINDS
+    }
+    assert {where for where, messages in received.items() if messages} == {("de", "labeled")}
+    (message,) = received[("de", "labeled")]
+    extra = {"from_trigger": True, "payload": {"message_batch": [message]}}
+    landed = events.landing_from_events(MODELS[0], "labeled", bucket, [extra])
+    assert landed.months == ("2026-10",) and landed.ignored == ()
+
+
+def test_a_replayed_marker_never_trains_a_month_twice(stack, landing):
+    settings = parse_settings(landing[0])
+    sagemaker = stack.client("sagemaker")
+    model = MODELS[1]
+    group = model_package_group_name(settings.name_prefix, model.key)
+    sagemaker.create_model_package_group(ModelPackageGroupName=group)
+    arn = sagemaker.create_model_package(
+        ModelPackageGroupName=group,
+        InferenceSpecification={
+            "Containers": [
+                {
+                    "Image": settings.inference_image_uri,
+                    "ModelDataUrl": f"s3://{settings.model_bucket}/m/model.tar.gz",
+                }
+            ],
+            "SupportedContentTypes": ["application/jsonlines"],
+            "SupportedResponseMIMETypes": ["application/jsonlines"],
+        },
+        CustomerMetadataProperties={"data_month": "2026-10"},
+    )["ModelPackageArn"]
+    trained = steps.training_month(
+        sagemaker, settings, model, steps.RunMonth("2026-10", "labeled marker of 2026-10")
+    )
+    assert trained.month is None and arn in trained.reason
+    untrained = steps.training_month(
+        sagemaker, settings, model, steps.RunMonth("2026-11", "labeled marker of 2026-11")
+    )
+    assert untrained.month == "2026-11"
+    # A model whose group does not exist yet (its first month) trains.
+    first = steps.training_month(sagemaker, settings, MODELS[2], steps.RunMonth("2026-10", "x"))
+    assert first.month == "2026-10"
+
+
+def test_a_month_whose_predictions_exist_is_not_scored_again(stack, landing):
+    settings = parse_settings(landing[0])
+    s3 = stack.client("s3")
+    model = MODELS[2]
+    chosen = steps.RunMonth("2026-10", "unlabeled marker of 2026-10")
+    assert steps.batch_month(s3, settings, model, chosen).month == "2026-10"
+    s3.put_object(
+        Bucket=settings.data_bucket, Key="gb/2026-10/predictions/part-0.jsonl.out", Body=b"{}\n"
+    )
+    scored = steps.batch_month(s3, settings, model, chosen)
+    assert scored.month is None and "scored already" in scored.reason
