@@ -230,10 +230,18 @@ def _merge_where_set(scheme: dict, changes: dict) -> None:
             scheme[key] = value
 
 
-def upload_tree(s3, local_root: Path, bucket: str, kms_key_arn: str) -> int:
+def upload_tree(
+    s3,
+    local_root: Path,
+    bucket: str,
+    kms_key_arn: str,
+    include: Callable[[Path], bool] | None = None,
+) -> int:
+    """Upload every file under ``local_root`` (those ``include`` admits, relative paths) with its
+    path as the key, KMS-encrypted; returns how many."""
     count = 0
     for path in sorted(local_root.rglob("*")):
-        if path.is_file():
+        if path.is_file() and (include is None or include(path.relative_to(local_root))):
             s3.upload_file(
                 str(path),
                 bucket,
@@ -258,6 +266,7 @@ class LocalEnvironment:
         regulation_change_from: str | None = None,
         country_overrides: dict | Callable[[dict], dict] | None = None,
         on_slack: Callable[[dict[str, Any]], None] | None = None,
+        upload: bool = True,
     ):
         self.workdir = Path(workdir).resolve()
         self.countries = countries
@@ -269,6 +278,9 @@ class LocalEnvironment:
         )
         self.country_overrides = country_overrides
         self.on_slack = on_slack
+        # False: only the code tables go up now; each month lands later through `land`
+        # (files, then the _SUCCESS marker that starts its DAG through the landing queues).
+        self.upload = upload
         self.countries_files: dict[str, Path] = {}
         self.models: list[Model] = []  # the chosen countries' enabled models, in file order
         self._workers: list[subprocess.Popen] = []
@@ -317,6 +329,7 @@ class LocalEnvironment:
                 self.workdir / "data",
                 self.settings["data_bucket"],
                 self.settings["kms_key_arn"],
+                include=None if self.upload else (lambda path: "code_tables" in path.parts),
             )
             self.env = airflow_environ(
                 self.workdir / "airflow" / "template",
@@ -341,6 +354,33 @@ class LocalEnvironment:
                     worker.kill()
         self.stack.stop()
         self.sink.stop()
+
+    def land(self, month: str, data_kind: str, models: list[Model] | None = None) -> list[str]:
+        """What an upstream system does when a month is ready: upload each model's files of
+        ``month`` and ``data_kind``, then its ``_SUCCESS`` marker last. Returns the markers."""
+        from mlops.events import marker_key
+
+        s3 = self.stack.client("s3")
+        markers = []
+        for model in models or self.models:
+            directory = self.workdir / "data" / model.prefix / month / data_kind
+            upload_tree(
+                s3,
+                self.workdir / "data",
+                self.settings["data_bucket"],
+                self.settings["kms_key_arn"],
+                include=lambda path, d=directory: (self.workdir / "data" / path).parent == d,
+            )
+            key = marker_key(model, month, data_kind)
+            s3.put_object(
+                Bucket=self.settings["data_bucket"],
+                Key=key,
+                Body=b"",
+                ServerSideEncryption="aws:kms",
+                SSEKMSKeyId=self.settings["kms_key_arn"],
+            )
+            markers.append(key)
+        return markers
 
     def plan(self, month: str, steps: list[str] | tuple[str, ...] = DAG_KINDS, **extra) -> dict:
         """One month of a worker's plan: its DAG kinds, run against the month's countries file."""
