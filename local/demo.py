@@ -1,17 +1,22 @@
-"""`make demo`: the whole pipeline, for real, on this machine.
+"""`make demo`: the whole monthly loop, for real, on this machine, as on MWAA.
 
 Starts the local AWS + SageMaker stack and a Slack webhook sink, creates the resources the DAGs
-expect (the names Terraform outputs), generates demo catalogs, then runs the real DAG files with
-Airflow's embedded mode (`dag.test()`, SQLite), one Airflow home per model, models in parallel.
-A model is a country's default model or one of its schemes (DE also classifies batteries:
-`de-batteries`, DAGs `train__de__batteries`, ...); every enabled model of the chosen countries
-runs:
+expect (the names Terraform outputs, the landing queues and the bucket's notification included),
+generates demo catalogs, and starts Airflow's real components on PostgreSQL: scheduler, triggerer,
+dag processor and API server, with the LocalExecutor (local/airflow_cluster.py). From then on the
+demo only does what people and upstream systems do (local/loop.py): it uploads each month's data
+(the ``_SUCCESS`` marker last: its event starts everything), deploys where a model wants a
+person to, and watches. Every enabled model of the chosen countries runs (DE also classifies
+batteries: ``de-batteries``, DAGs ``train__de__batteries``, ...):
 
-  month 1: train -> evaluate (the first model becomes champion) -> deploy -> batch_inference
-  month 2 (the regulation change: new code-table version, remapped product types):
-           train -> evaluate (the challenger must win by the comparison's own rule) -> deploy
+  month 1: labeled lands -> train -> evaluate (the first model becomes champion) -> deploy
+           -> unlabeled lands -> batch_inference
+  month 2 (the regulation change: the countries file moves to the new code-table version):
+           the same, with a champion: both transforms, the comparison against the champion, the
+           endpoint update (with canary where configured), the batch with the new winner
 
-It ends with a table per model and exits non-zero if any step failed.
+It ends with a table per model and the timeline (which DAG ran when, started by what), and exits
+non-zero if any run failed or a month-2 challenger did not win.
 """
 
 from __future__ import annotations
@@ -20,13 +25,13 @@ import argparse
 import json
 import signal
 import sys
-import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import boto3
-from mlops.config import Model
+from mlops.config import DAG_KINDS, Model
 from mlops.winners import WinnersRegistry
 
 from local.airflow_env import REPO_ROOT
@@ -45,15 +50,6 @@ DEFAULT_ITEMS = 3000
 # --------------------------------------------------------------------------------------------
 # The driver.
 # --------------------------------------------------------------------------------------------
-
-
-def demo_plan(local: LocalEnvironment, months: list[str]) -> list[dict[str, Any]]:
-    """Every model's plan: all four DAGs in month 1; month 2 (the regulation change) retrains,
-    evaluates and deploys."""
-    return [
-        local.plan(months[0]),
-        local.plan(months[1], steps=("train", "evaluate", "deploy")),
-    ]
 
 
 def summarize(
@@ -219,6 +215,9 @@ def _exit_on_sigterm(*_: object) -> None:
 
 
 def driver_main(args: argparse.Namespace) -> int:
+    from local.airflow_cluster import AirflowCluster
+    from local.loop import LoopDriver, timeline, timeline_lines
+
     # SIGTERM (a CI timeout, `kill`) unwinds like Ctrl-C: the stack stops its jobs and servers.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     started = time.monotonic()
@@ -236,36 +235,51 @@ def driver_main(args: argparse.Namespace) -> int:
         seed=args.seed,
         country_overrides=local_training_budget,
         on_slack=on_slack,
+        upload=False,
     ) as local:
         say(f"local stack on {local.stack.endpoint_url}; Slack sink on {local.sink.url}")
         models = local.models
         say(
             f"demo data: {len(models)} models ({', '.join(m.key for m in models)}) x "
-            f"{len(months)} months, {args.items} labeled items each "
-            f"({local.uploaded_files} files)"
+            f"{len(months)} months, {args.items} labeled items each; nothing uploaded yet"
         )
-        plan = demo_plan(local, months)
-        runs: dict[str, ModelRun] = {}
-        threads = [
-            threading.Thread(
-                target=lambda key=m.key: runs.__setitem__(key, local.run(key, plan, follow=True)),
-                name=f"demo-{m.key}",
+        countries_file = local.workdir / "countries.yaml"
+        countries_file.write_text(local.countries_files[months[0]].read_text())
+        env = local.env | {"MLOPS_COUNTRIES_FILE": str(countries_file)}
+        expected = [model.dag_id(kind) for model in models for kind in DAG_KINDS]
+        say("starting Airflow on PostgreSQL: scheduler, triggerer, dag-processor, api-server")
+        with AirflowCluster(
+            local.workdir / "airflow" / "cluster", env, expect_dags=expected
+        ) as cluster:
+            say(
+                f"Airflow UI {cluster.url} (user {cluster.username}, password in "
+                f"{cluster.password_file}); component logs in {cluster.logs}"
             )
-            for m in models
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-
-        rows = [
-            summarize(runs[m.key], m, local.stack, local.settings, local.workdir) for m in models
-        ]
+            origin = datetime.now(UTC)
+            driver = LoopDriver(local, cluster.api, countries_file, say=say)
+            for index, month in enumerate(months):
+                text = None if index == 0 else local.countries_files[month].read_text()
+                if text is not None:
+                    say(f"{month}: the regulation change (countries file on the new code table)")
+                driver.month(month, text)
+            rows = [
+                summarize(driver.result.runs[m.key], m, local.stack, local.settings, local.workdir)
+                for m in models
+            ]
+            runs = timeline(cluster.api, models, origin)
         print_table(rows)
+        for line in timeline_lines(runs, driver.result.landed, origin):
+            say(line)
         elapsed = time.monotonic() - started
         (local.workdir / "summary.json").write_text(
             json.dumps(
-                {"seconds": elapsed, "models": rows, "slack_messages": len(local.sink.messages)},
+                {
+                    "seconds": elapsed,
+                    "models": rows,
+                    "timeline": runs,
+                    "landed": [vars(item) for item in driver.result.landed],
+                    "slack_messages": len(local.sink.messages),
+                },
                 indent=2,
                 default=str,
             )

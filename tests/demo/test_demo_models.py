@@ -6,10 +6,9 @@ from __future__ import annotations
 import pytest
 from mlops.config import DAG_KINDS, enabled_models, get_model
 
-from local.demo import demo_failures, demo_plan, latest_unlabeled_product, table_lines
+from local.demo import demo_failures, latest_unlabeled_product, table_lines
 from local.demodata import generate_month
 from local.pipeline import (
-    LocalEnvironment,
     dag_runs,
     local_training_budget,
     write_countries_file,
@@ -63,17 +62,6 @@ def test_each_model_runs_its_own_dags(demo_file):
         "deploy__de",
         "batch_inference__de",
     ]
-
-
-def test_the_demo_plan_runs_all_four_kinds_then_the_regulation_month(tmp_path):
-    local = LocalEnvironment(tmp_path, ["de"], MONTHS, items=10)
-    local.countries_files = {month: tmp_path / f"countries-{month}.yaml" for month in MONTHS}
-    plan = demo_plan(local, MONTHS)
-    assert [(p["month"], p["steps"]) for p in plan] == [
-        ("2026-10", list(DAG_KINDS)),
-        ("2026-11", ["train", "evaluate", "deploy"]),
-    ]
-    assert plan[1]["countries_file"] == str(tmp_path / "countries-2026-11.yaml")
 
 
 def test_a_default_model_samples_its_own_months_not_its_schemes(tmp_path):

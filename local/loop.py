@@ -1,0 +1,334 @@
+"""The monthly loop on Airflow's real components, driven only the way people and upstream systems
+drive it: data lands, a person deploys where the model asks for one, and everyone watches.
+
+For each month (the month's countries file replaces the last one first, as a merged change would:
+the second month brings the regulation change):
+
+  every model's labeled month lands (its files, then ``_SUCCESS``) → S3 event → SQS → the landing
+  asset's watcher (triggerer) → train → challenger asset → evaluate → winner asset → deploy (by
+  itself with ``auto_deploy``; else a person triggers it through the API, as GitLab's deploy job
+  does through the trigger Lambda) → the unlabeled month lands → batch_inference.
+
+The driver starts nothing else: it uploads, triggers the human deploys, and follows the runs
+through the Airflow REST API. Runs that skipped their first task (an ``s3:TestEvent``, a replayed
+marker) are kept for the timeline and not waited for.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from mlops.config import Model
+
+from local.airflow_cluster import AirflowClient, ClusterError
+from local.pipeline import LocalEnvironment, ModelRun
+
+# The first task of each kind: skipped when the run has nothing to do.
+FIRST_TASK = {
+    "train": "build_requests",
+    "evaluate": "build_requests",
+    "deploy": "build_requests",
+    "batch_inference": "plan_month",
+}
+# The XComs the demo's table and the tests read, by kind.
+RESULT_TASKS = {
+    "train": ("build_requests", "register_model_version"),
+    "evaluate": ("build_requests", "compare", "evaluation_request"),
+    "deploy": ("verify_endpoint", "smoke_test"),
+    "batch_inference": ("plan_month", "summarize"),
+}
+TERMINAL = ("success", "failed")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+@dataclass
+class Landed:
+    """One marker the driver wrote: which model, month and kind, and when."""
+
+    model: str
+    month: str
+    kind: str
+    key: str
+    at: datetime
+
+
+@dataclass
+class LoopResult:
+    """Every model's outcomes (in ``local.pipeline.ModelRun`` form, for the demo's table), the
+    markers written, and the driver's own actions (the human deploys)."""
+
+    runs: dict[str, ModelRun]
+    landed: list[Landed] = field(default_factory=list)
+    actions: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(run.ok for run in self.runs.values())
+
+
+class LoopDriver:
+    """Lands months and follows each model's runs through the API (see the module docstring)."""
+
+    def __init__(
+        self,
+        local: LocalEnvironment,
+        api: AirflowClient,
+        countries_file: Path,
+        *,
+        say: Callable[[str], None] = print,
+        run_timeout: float = 1800.0,
+        poll: float = 3.0,
+    ):
+        self.local = local
+        self.api = api
+        self.countries_file = countries_file
+        self.say = say
+        self.run_timeout = run_timeout
+        self.poll = poll
+        self.result = LoopResult({m.key: ModelRun(m.key) for m in local.models})
+        self._lock = threading.Lock()
+
+    # -- the API -------------------------------------------------------------------------------
+
+    def xcom(self, dag_id: str, run_id: str, task_id: str) -> Any:
+        path = (
+            f"/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run_id, safe='')}/taskInstances/"
+            f"{quote(task_id, safe='')}/xcomEntries/return_value?deserialize=true&stringify=false"
+        )
+        try:
+            return self.api.call("GET", path).get("value")
+        except ClusterError as error:
+            if "404" in str(error):
+                return None
+            raise
+
+    def wait_run(self, model: Model, kind: str, after: datetime) -> dict[str, Any]:
+        """The first run of ``model``'s ``kind`` DAG queued after ``after`` that did not skip its
+        first task, once finished: ``{"dag_id", "run_id", "state", "run", "tasks"}``."""
+        dag_id = model.dag_id(kind)
+        deadline = time.monotonic() + self.run_timeout
+        seen_skipped: set[str] = set()
+        while True:
+            runs = sorted(
+                (r for r in self.api.runs(dag_id) if (_time(r.get("queued_at")) or after) >= after),
+                key=lambda r: r.get("queued_at") or "",
+            )
+            for run in runs:
+                if run["state"] not in TERMINAL:
+                    break  # runs of one DAG go in order (max_active_runs=1): wait for this one
+                if run["dag_run_id"] in seen_skipped:
+                    continue
+                tasks = {
+                    ti["task_id"]: ti["state"]
+                    for ti in self.api.task_instances(dag_id, run["dag_run_id"])
+                }
+                if tasks.get(FIRST_TASK[kind]) == "skipped":
+                    seen_skipped.add(run["dag_run_id"])
+                    continue
+                return {
+                    "dag_id": dag_id,
+                    "run_id": run["dag_run_id"],
+                    "state": run["state"],
+                    "run": run,
+                    "tasks": tasks,
+                }
+            if time.monotonic() > deadline:
+                states = [(r["dag_run_id"], r["state"]) for r in runs]
+                raise ClusterError(
+                    f"{dag_id}: no finished run queued after {after.isoformat()} within "
+                    f"{self.run_timeout:.0f} s (runs: {states})"
+                )
+            time.sleep(self.poll)
+
+    # -- what upstream systems and people do ----------------------------------------------------
+
+    def write_countries(self, text: str) -> None:
+        """Replace the countries file in one step (a reader never sees half of it)."""
+        partial = self.countries_file.with_suffix(".partial")
+        partial.write_text(text)
+        os.replace(partial, self.countries_file)
+
+    def land(self, month: str, kind: str, models: list[Model]) -> dict[str, datetime]:
+        landed: dict[str, datetime] = {}
+        for model in models:
+            at = _now()
+            (key,) = self.local.land(month, kind, [model])
+            with self._lock:
+                self.result.landed.append(Landed(model.key, month, kind, key, at))
+            landed[model.key] = at
+        self.say(f"{month}: {kind} data landed for {', '.join(m.key for m in models)}")
+        return landed
+
+    # -- following one model ----------------------------------------------------------------------
+
+    def _record(self, model: Model, month: str, kind: str, found: dict[str, Any]) -> dict[str, Any]:
+        xcoms = {
+            task: {"return_value": self.xcom(found["dag_id"], found["run_id"], task)}
+            for task in RESULT_TASKS[kind]
+            if found["tasks"].get(task) == "success"
+        }
+        outcome = {
+            "dag_id": found["dag_id"],
+            "run_id": found["run_id"],
+            "state": found["state"],
+            "month": month,
+            "kind": kind,
+            "run_type": found["run"].get("run_type"),
+            "tasks": {task: {"state": state} for task, state in found["tasks"].items()},
+            "xcoms": xcoms,
+        }
+        run = self.result.runs[model.key]
+        with self._lock:
+            run.outcomes.append(outcome)
+            if found["state"] != "success":
+                failed = sorted(t for t, s in found["tasks"].items() if s == "failed")
+                run.error = run.error or f"{found['dag_id']} {found['run_id']} failed: {failed}"
+        self.say(
+            f"[{model.key}] {month} {found['dag_id']} {found['state']} "
+            f"({found['run'].get('run_type')})"
+        )
+        return outcome
+
+    def follow_labeled(self, model: Model, month: str, landed_at: datetime) -> None:
+        """train → evaluate → deploy of one model's month, as the events chain them."""
+        train = self._record(model, month, "train", self.wait_run(model, "train", landed_at))
+        if train["state"] != "success":
+            return
+        # The asset event is emitted before the run ends: what it starts is queued after the start.
+        started = _time(train["run"].get("start_date")) or landed_at
+        evaluate = self._record(model, month, "evaluate", self.wait_run(model, "evaluate", started))
+        if evaluate["state"] != "success":
+            return
+        comparison = evaluate["xcoms"].get("compare", {}).get("return_value") or {}
+        if not comparison.get("winner_changed"):
+            return  # the champion stays: nothing to deploy
+        started = _time(evaluate["run"].get("start_date")) or started
+        if not model.endpoint.auto_deploy:
+            # A person deploys the new winner (GitLab's deploy job, or the UI): here, the API.
+            run_id = f"manual__deploy__{model.key}__{month}__{int(time.time())}"
+            self.api.trigger_dag(model.dag_id("deploy"), {}, run_id=run_id)
+            with self._lock:
+                self.result.actions.append(
+                    {"at": _now(), "model": model.key, "action": f"deploy triggered ({run_id})"}
+                )
+        self._record(model, month, "deploy", self.wait_run(model, "deploy", started))
+
+    def follow_unlabeled(self, model: Model, month: str, landed_at: datetime) -> None:
+        self._record(
+            model, month, "batch_inference", self.wait_run(model, "batch_inference", landed_at)
+        )
+
+    def _each(self, models: list[Model], target: Callable[[Model], None]) -> None:
+        def guarded(model: Model) -> None:
+            try:
+                target(model)
+            except Exception as error:  # noqa: BLE001 - reported as the model's failure
+                run = self.result.runs[model.key]
+                with self._lock:
+                    run.error = run.error or f"{type(error).__name__}: {error}"
+                self.say(f"[{model.key}] FAILED: {error}")
+
+        threads = [
+            threading.Thread(target=guarded, args=(m,), name=f"loop-{m.key}") for m in models
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    # -- the months -----------------------------------------------------------------------------
+
+    def month(self, month: str, countries_text: str | None = None) -> None:
+        """One month for every model still healthy: labeled lands, the chain runs, then the
+        unlabeled month lands and batch runs."""
+        if countries_text is not None:
+            self.write_countries(countries_text)
+        models = [m for m in self.local.models if self.result.runs[m.key].ok]
+        landed = self.land(month, "labeled", models)
+        self._each(models, lambda m: self.follow_labeled(m, month, landed[m.key]))
+        models = [m for m in models if self.result.runs[m.key].ok]
+        if not models:
+            return
+        landed = self.land(month, "unlabeled", models)
+        self._each(models, lambda m: self.follow_unlabeled(m, month, landed[m.key]))
+
+
+# --------------------------------------------------------------------------------------------
+# The timeline: which DAG ran when, started by what.
+# --------------------------------------------------------------------------------------------
+
+
+def timeline(api: AirflowClient, models: list[Model], origin: datetime) -> list[dict[str, Any]]:
+    """Every run of the models' DAGs, oldest first, with what started it."""
+    rows = []
+    for model in models:
+        for kind in FIRST_TASK:
+            dag_id = model.dag_id(kind)
+            for run in api.runs(dag_id):
+                started_by = run.get("run_type") or "?"
+                if started_by == "asset_triggered":
+                    events = api.call(
+                        "GET",
+                        f"/dags/{quote(dag_id, safe='')}/dagRuns/"
+                        f"{quote(run['dag_run_id'], safe='')}/upstreamAssetEvents",
+                    ).get("asset_events", [])
+                    names = sorted({e.get("name") or e.get("uri", "?") for e in events})
+                    started_by = "asset " + ", ".join(names)
+                tasks = {
+                    ti["task_id"]: ti["state"]
+                    for ti in api.task_instances(dag_id, run["dag_run_id"])
+                }
+                state = run["state"]
+                if tasks.get(FIRST_TASK[kind]) == "skipped":
+                    state = "skipped (nothing to do)"
+                rows.append(
+                    {
+                        "dag_id": dag_id,
+                        "run_id": run["dag_run_id"],
+                        "state": state,
+                        "started_by": started_by,
+                        "queued": _offset(run.get("queued_at"), origin),
+                        "start": _offset(run.get("start_date"), origin),
+                        "end": _offset(run.get("end_date"), origin),
+                        "start_at": run.get("start_date"),
+                        "end_at": run.get("end_date"),
+                    }
+                )
+    return sorted(rows, key=lambda row: (row["start"] is None, row["start"] or 0.0))
+
+
+def _offset(value: str | None, origin: datetime) -> float | None:
+    moment = _time(value)
+    return None if moment is None else (moment - origin).total_seconds()
+
+
+def timeline_lines(rows: list[dict[str, Any]], landed: list[Landed], origin: datetime) -> list[str]:
+    """The timeline as text: markers landing and runs, in time order, seconds since ``origin``."""
+    entries: list[tuple[float, str]] = [
+        ((item.at - origin).total_seconds(), f"{'':>7}  upload    s3://…/{item.key}")
+        for item in landed
+    ]
+    for row in rows:
+        start = row["start"] if row["start"] is not None else row["queued"] or 0.0
+        took = "" if row["end"] is None or row["start"] is None else f"{row['end'] - start:6.0f}s"
+        entries.append(
+            (start, f"{took:>7}  {row['dag_id']:<32} {row['state']:<24} by {row['started_by']}")
+        )
+    lines = ["timeline (seconds since the stack was ready; duration; DAG; state; started by)"]
+    lines += [f"{at:7.0f}s {text}" for at, text in sorted(entries, key=lambda e: e[0])]
+    return lines
