@@ -41,9 +41,9 @@ FIRST_TASK = {
 # The XComs the demo's table and the tests read, by kind.
 RESULT_TASKS = {
     "train": ("build_requests", "register_model_version"),
-    "evaluate": ("build_requests", "compare", "evaluation_request"),
+    "evaluate": ("build_requests", "transform_champion", "evaluate_models", "compare"),
     "deploy": ("verify_endpoint", "smoke_test"),
-    "batch_inference": ("plan_month", "summarize"),
+    "batch_inference": ("plan_month", "batch_transform", "summarize"),
 }
 TERMINAL = ("success", "failed")
 
