@@ -1,3 +1,9 @@
+# The models that get landing queues: generated from include/config/countries.yaml by
+# scripts/terraform_models.py (tests/terraform fails when it is out of date).
+locals {
+  landing_models = jsondecode(file("${path.root}/landing_models.json")).models
+}
+
 module "platform" {
   source = "../modules/platform"
 
@@ -21,6 +27,8 @@ module "platform" {
   vpc_id                  = var.vpc_id
   private_subnet_ids      = var.private_subnet_ids
   private_route_table_ids = var.private_route_table_ids
+
+  landing_models = local.landing_models
 
   sns_subscriptions                 = var.sns_subscriptions
   winners_table_deletion_protection = var.winners_table_deletion_protection

@@ -140,3 +140,23 @@ output "gitlab_deploy_role_arn" {
   description = "Role GitLab CI assumes with its ID token."
   value       = module.platform.gitlab_deploy_role_arn
 }
+
+output "landing_queue_url_prefix" {
+  description = "Airflow's [mlops] landing_queue_url_prefix (set in MWAA's configuration options)."
+  value       = module.platform.landing_queue_url_prefix
+}
+
+output "landing_queue_arns" {
+  description = "ARNs of the landing queues keyed by queue suffix (labeled-de, ...)."
+  value       = module.platform.landing_queue_arns
+}
+
+output "landing_queue_urls" {
+  description = "URLs of the landing queues keyed by queue suffix."
+  value       = module.platform.landing_queue_urls
+}
+
+output "landing_dead_letter_queue_urls" {
+  description = "URLs of the landing queues' dead-letter queues keyed by queue suffix (inspect, then redrive)."
+  value       = module.platform.landing_dead_letter_queue_urls
+}

@@ -61,6 +61,7 @@ POLICY_ATTACHMENTS = [
         "aws_iam_policy",
         "aws_s3_bucket_policy",
         "aws_sns_topic_policy",
+        "aws_sqs_queue_policy",
         "aws_kms_key",
     }
     or "assume_role_policy" in body
@@ -76,7 +77,7 @@ def test_every_attached_policy_comes_from_a_checked_policy_document(path, type_,
     for key in ("policy", "assume_role_policy"):
         if key in body:
             assert re.fullmatch(
-                r"\$\{data\.aws_iam_policy_document\.\w+(\[\d+\])?\.json\}", body[key]
+                r"\$\{data\.aws_iam_policy_document\.\w+(\[(\d+|each\.key)\])?\.json\}", body[key]
             ), f"{path.relative_to(TERRAFORM)}: {type_}.{name}.{key} is not a policy document"
 
 
@@ -174,6 +175,7 @@ def test_every_uploaded_object_is_encrypted_with_the_project_key():
     [
         ("aws_dynamodb_table", "server_side_encryption"),
         ("aws_sns_topic", "kms_master_key_id"),
+        ("aws_sqs_queue", "kms_master_key_id"),
         ("aws_secretsmanager_secret", "kms_key_id"),
         ("aws_cloudwatch_log_group", "kms_key_id"),
         ("aws_lambda_function", "kms_key_arn"),

@@ -1,7 +1,9 @@
 # The project key. Key administration is delegated to the account's IAM; cryptographic use is
 # allowed only when the call arrives through one of the services listed in var.via_services (so a
-# role that may use the key still cannot decrypt data outside those services), plus the two
-# service principals that encrypt on their own behalf: CloudWatch Logs and S3 access logging.
+# role that may use the key still cannot decrypt data outside those services), plus the
+# service principals that encrypt on their own behalf: CloudWatch Logs, S3 access logging, S3 event
+# notifications into encrypted queues (for the buckets named) and CloudWatch alarms to encrypted
+# topics.
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
 data "aws_region" "current" {}
@@ -17,6 +19,8 @@ locals {
 }
 
 data "aws_iam_policy_document" "key" {
+  source_policy_documents = data.aws_iam_policy_document.s3_event_notifications[*].json
+
   statement {
     sid       = "KeyAdministration"
     effect    = "Allow"
@@ -129,6 +133,25 @@ data "aws_iam_policy_document" "key" {
     }
   }
 
+  # CloudWatch alarms of this account publishing to topics this key encrypts.
+  statement {
+    sid       = "CloudWatchAlarmsToEncryptedTopics"
+    effect    = "Allow"
+    resources = ["*"]
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+
   statement {
     sid       = "S3ServerAccessLogDelivery"
     effect    = "Allow"
@@ -144,6 +167,37 @@ data "aws_iam_policy_document" "key" {
       test     = "StringEquals"
       variable = "aws:SourceAccount"
       values   = [local.account_id]
+    }
+  }
+}
+
+# S3 event notifications into queues this key encrypts: SQS asks KMS for a data key on behalf of
+# S3, for these buckets' events only (a separate document, so that a key without such buckets has
+# no such statement).
+data "aws_iam_policy_document" "s3_event_notifications" {
+  count = length(var.event_source_bucket_arns) > 0 ? 1 : 0
+
+  statement {
+    sid       = "S3EventNotificationsToEncryptedQueues"
+    effect    = "Allow"
+    resources = ["*"]
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["s3.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = var.event_source_bucket_arns
     }
   }
 }

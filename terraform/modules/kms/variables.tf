@@ -36,6 +36,17 @@ variable "key_administrator_arns" {
   }
 }
 
+variable "event_source_bucket_arns" {
+  description = "Buckets whose event notifications S3 may send to SQS queues encrypted with this key (kms:GenerateDataKey and kms:Decrypt for s3.amazonaws.com on their behalf only)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.event_source_bucket_arns : can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9.-]+$", arn))])
+    error_message = "event_source_bucket_arns must be bucket ARNs (arn:aws:s3:::<bucket>)."
+  }
+}
+
 variable "rotation_period_in_days" {
   description = "Automatic rotation period of the key material, in days."
   type        = number

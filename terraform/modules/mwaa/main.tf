@@ -45,6 +45,9 @@ locals {
       "dag_processor.dag_file_processor_timeout" = "120"
     },
     var.airflow_configuration_options,
+    # Read at parse time by the landing assets' watchers (plugins/mlops/events.py); last, so that
+    # no other option can point them elsewhere.
+    var.landing_queue_url_prefix == null ? {} : { "mlops.landing_queue_url_prefix" = var.landing_queue_url_prefix },
   )
 }
 
@@ -171,6 +174,8 @@ resource "aws_iam_role" "execution" {
 }
 
 data "aws_iam_policy_document" "execution" {
+  source_policy_documents = data.aws_iam_policy_document.landing_queues[*].json
+
   statement {
     sid       = "PublishEnvironmentMetrics"
     actions   = ["airflow:PublishMetrics"]
@@ -379,6 +384,24 @@ data "aws_iam_policy_document" "execution" {
     sid       = "AirflowSecrets"
     actions   = ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]
     resources = ["${local.secrets_arn}:${var.connections_prefix}/*", "${local.secrets_arn}:${var.variables_prefix}/*"]
+  }
+}
+
+# The landing assets' watchers consume (receive, then delete) their queues' S3 events, on these
+# queues only; the messages are decrypted through SQS (UseProjectKeyThroughServices above).
+data "aws_iam_policy_document" "landing_queues" {
+  count = length(var.landing_queue_arns) > 0 ? 1 : 0
+
+  statement {
+    sid = "ConsumeLandingQueues"
+    actions = [
+      "sqs:ChangeMessageVisibility",
+      "sqs:DeleteMessage",
+      "sqs:GetQueueAttributes",
+      "sqs:GetQueueUrl",
+      "sqs:ReceiveMessage",
+    ]
+    resources = var.landing_queue_arns
   }
 }
 

@@ -280,6 +280,28 @@ variable "sns_topic_arn" {
   type        = string
 }
 
+variable "landing_queue_arns" {
+  description = "ARNs of the landing queues the environment's asset watchers consume (modules/landing_events); the execution role may receive and delete on these only."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.landing_queue_arns : can(regex("^arn:aws[a-z-]*:sqs:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+$", arn))])
+    error_message = "landing_queue_arns must be SQS queue ARNs."
+  }
+}
+
+variable "landing_queue_url_prefix" {
+  description = "Airflow option [mlops] landing_queue_url_prefix: a landing queue's URL without its <kind>-<model key> (null: no watchers, the DAGs keep their cron fallback)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.landing_queue_url_prefix == null || can(regex("^https://sqs\\.[a-z0-9-]+\\.amazonaws\\.com(\\.cn)?/[0-9]{12}/[A-Za-z0-9_-]+-$", var.landing_queue_url_prefix))
+    error_message = "landing_queue_url_prefix must look like https://sqs.<region>.amazonaws.com/<account>/<name>-landing-."
+  }
+}
+
 variable "tags" {
   description = "Tags for the environment and its role and security group."
   type        = map(string)

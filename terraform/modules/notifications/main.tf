@@ -1,5 +1,10 @@
-# The pipeline's SNS topic (success and failure messages of every DAG), KMS-encrypted, with
-# subscriptions from variables. Email subscriptions stay pending until the recipient confirms.
+# The pipeline's SNS topic (success and failure messages of every DAG, CloudWatch alarms),
+# KMS-encrypted, with subscriptions from variables. Email subscriptions stay pending until the
+# recipient confirms.
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
 resource "aws_sns_topic" "this" {
   name              = var.name
   kms_master_key_id = var.kms_key_arn
@@ -22,6 +27,32 @@ data "aws_iam_policy_document" "topic" {
       test     = "Bool"
       variable = "aws:SecureTransport"
       values   = ["false"]
+    }
+  }
+
+  # This policy replaces the topic's default one: CloudWatch alarms of this account (the landing
+  # queues' alarms) need their own grant to publish.
+  statement {
+    sid       = "CloudWatchAlarmsOfThisAccount"
+    effect    = "Allow"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.this.arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${data.aws_partition.current.partition}:cloudwatch:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:alarm:*"]
     }
   }
 }

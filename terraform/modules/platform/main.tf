@@ -2,6 +2,7 @@
 # the DAG package reads (docs/interfaces.md, "Environment settings"), which is written to Secrets
 # Manager as the Airflow Variable mlops_settings and exposed key by key as outputs of the env roots.
 data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
 data "aws_region" "current" {}
 
 locals {
@@ -9,6 +10,10 @@ locals {
   region     = data.aws_region.current.region
   env_name   = "${var.name_prefix}-${var.environment}"
   tags       = merge(var.tags, { Project = var.name_prefix, Environment = var.environment })
+
+  # Known before the bucket exists: the key's policy names it (the bucket is encrypted with the key).
+  data_bucket_name = "${local.env_name}-data-${local.account_id}"
+  data_bucket_arn  = "arn:${data.aws_partition.current.partition}:s3:::${local.data_bucket_name}"
 
   # Where MWAA's Secrets Manager backend looks up Variables and connections.
   variables_prefix   = "airflow/variables"
@@ -52,8 +57,9 @@ locals {
 module "kms" {
   source = "../kms"
 
-  alias = local.env_name
-  tags  = local.tags
+  alias                    = local.env_name
+  event_source_bucket_arns = [local.data_bucket_arn]
+  tags                     = local.tags
 }
 
 module "access_log_bucket" {
@@ -70,7 +76,7 @@ module "access_log_bucket" {
 module "data_bucket" {
   source = "../s3_bucket"
 
-  name                           = "${local.env_name}-data-${local.account_id}"
+  name                           = local.data_bucket_name
   kms_key_arn                    = module.kms.key_arn
   access_log_bucket              = module.access_log_bucket.name
   intelligent_tiering_after_days = 30
@@ -153,6 +159,19 @@ module "notifications" {
   tags          = local.tags
 }
 
+module "landing_events" {
+  source = "../landing_events"
+
+  name                    = local.env_name
+  models                  = var.landing_models
+  data_bucket_name        = module.data_bucket.name
+  data_bucket_arn         = module.data_bucket.arn
+  kms_key_arn             = module.kms.key_arn
+  alarm_topic_arn         = module.notifications.topic_arn
+  max_message_age_seconds = var.landing_max_message_age_seconds
+  tags                    = local.tags
+}
+
 module "mwaa" {
   source = "../mwaa"
 
@@ -184,6 +203,8 @@ module "mwaa" {
   sagemaker_execution_role_arn     = module.sagemaker_execution_role.role_arn
   winners_table_arn                = module.winners_table.arn
   sns_topic_arn                    = module.notifications.topic_arn
+  landing_queue_arns               = values(module.landing_events.queue_arns)
+  landing_queue_url_prefix         = module.landing_events.queue_url_prefix
   tags                             = local.tags
 }
 

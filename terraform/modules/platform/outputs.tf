@@ -42,3 +42,23 @@ output "gitlab_deploy_role_arn" {
   description = "ARN of the GitLab CI deploy role."
   value       = module.gitlab_oidc.deploy_role_arn
 }
+
+output "landing_queue_url_prefix" {
+  description = "Airflow's [mlops] landing_queue_url_prefix: a landing queue's URL is it plus <kind>-<model key>."
+  value       = module.landing_events.queue_url_prefix
+}
+
+output "landing_queue_arns" {
+  description = "ARNs of the landing queues keyed by queue suffix (labeled-de, ...)."
+  value       = module.landing_events.queue_arns
+}
+
+output "landing_queue_urls" {
+  description = "URLs of the landing queues keyed by queue suffix."
+  value       = module.landing_events.queue_urls
+}
+
+output "landing_dead_letter_queue_urls" {
+  description = "URLs of the landing queues' dead-letter queues keyed by queue suffix."
+  value       = module.landing_events.dead_letter_queue_urls
+}

@@ -342,6 +342,21 @@ variable "gitlab_projects" {
   }))
 }
 
+variable "landing_models" {
+  description = "Per model key and data kind: the landing queue suffix and S3 filter (terraform/deploy/landing_models.json, written by scripts/terraform_models.py from the countries file)."
+  type = map(map(object({
+    queue_suffix  = string
+    filter_prefix = string
+    filter_suffix = string
+  })))
+}
+
+variable "landing_max_message_age_seconds" {
+  description = "Age of a landing queue's oldest event above which its alarm notifies the topic."
+  type        = number
+  default     = 3600
+}
+
 variable "tags" {
   description = "Tags added to every resource."
   type        = map(string)

@@ -10,7 +10,7 @@ locals {
 
 resource "aws_s3_bucket" "this" {
   #checkov:skip=CKV_AWS_144:Cross-region replication is a disaster-recovery choice left to the account; objects are versioned and training data is re-creatable.
-  #checkov:skip=CKV2_AWS_62:No component consumes bucket events: the DAGs wait for data with sensors and MWAA syncs dags/ itself.
+  #checkov:skip=CKV2_AWS_62:A bucket's one notification configuration belongs to its consumer: modules/landing_events makes the data bucket's; the model, MWAA source and log buckets have no consumer of events.
   bucket        = var.name
   force_destroy = var.force_destroy
   tags          = var.tags
