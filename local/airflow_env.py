@@ -6,6 +6,7 @@ connection pointing at the local sink. Nothing here is used on MWAA.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -61,3 +62,16 @@ def migrate(env: dict[str, str]) -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+
+
+def database_environ(database_url: str) -> dict[str, str]:
+    """Airflow's metadata-DB settings for a PostgreSQL URL from local/postgres.py.
+
+    Airflow 3.3 also opens an async engine, deriving ``postgresql+asyncpg://`` from the URL. Where
+    asyncpg is not installed an empty async URL switches that engine off (what needs it: the
+    dag-run ``/wait`` endpoint and the task/asset state store) instead of failing every command.
+    """
+    env = {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": database_url}
+    if importlib.util.find_spec("asyncpg") is None:
+        env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"] = ""
+    return env

@@ -1,6 +1,9 @@
-"""`make airflow`: `airflow standalone` wired to the local stack, to trigger and watch the DAGs.
+"""`make airflow`: Airflow's real components wired to the local stack, to trigger and watch DAGs.
 
-Everything listens on 127.0.0.1 only. The local stack gets the same resources and demo data as
+MWAA in miniature (local/airflow_cluster.py): PostgreSQL for the metadata DB, and the
+scheduler (LocalExecutor), triggerer, dag-processor and api-server as separate processes, each
+logging to its own file under ``<workdir>/airflow/cluster/logs``. Everything listens on 127.0.0.1
+only. The local stack gets the same resources and demo data as
 `make demo`; its MWAA (InvokeRestApi) forwards to this Airflow and the trigger Lambda is deployed,
 so `scripts/trigger-dag` works against it exactly as a GitLab job would. Stop with Ctrl-C.
 """
@@ -8,15 +11,10 @@ so `scripts/trigger-dag` works against it exactly as a GitLab job would. Stop wi
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import secrets
-import shutil
-import signal
-import subprocess
 import sys
 from pathlib import Path
 
+from local.airflow_cluster import AirflowCluster
 from local.airflow_env import REPO_ROOT
 from local.pipeline import LocalEnvironment, say
 
@@ -42,50 +40,41 @@ def main(argv: list[str] | None = None) -> int:
         from local.provision import deploy_trigger_lambda
         from local.stack.services import mwaa
 
-        home = local.workdir / "airflow" / "standalone"
-        (home / "config").mkdir(parents=True, exist_ok=True)
-        # Airflow's log servers bind every interface; this keeps them on 127.0.0.1.
-        shutil.copy(REPO_ROOT / "local" / "airflow_local_settings.py", home / "config")
-        password = secrets.token_urlsafe(12)
-        (home / "passwords.json").write_text(json.dumps({USER: password}))
-        base_url = f"http://127.0.0.1:{args.port}"
-        env = local.env | {
-            "AIRFLOW_HOME": str(home),
-            # standalone starts its components as `airflow ...` from PATH
-            "PATH": os.pathsep.join([str(REPO_ROOT / ".venv" / "bin"), os.environ.get("PATH", "")]),
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-            # The month-1 countries file; the regulation-change month uses the next one.
-            "MLOPS_COUNTRIES_FILE": str(local.countries_files[MONTHS[0]]),
-            "AIRFLOW__API__HOST": "127.0.0.1",
-            "AIRFLOW__API__PORT": str(args.port),
-            "AIRFLOW__API__BASE_URL": base_url,
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
-            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
-            "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
-        }
-        mwaa.configure(local.stack, base_url, username=USER, password=password)
-        function = deploy_trigger_lambda(
-            local.stack, environment_name="mlops-local", airflow_ui_base_url=base_url
+        cluster = AirflowCluster(
+            local.workdir / "airflow" / "cluster",
+            local.env
+            | {
+                # The month-1 countries file; the regulation-change month uses the next one.
+                "MLOPS_COUNTRIES_FILE": str(local.countries_files[MONTHS[0]]),
+            },
+            expect_dags={f"train__{countries[0]}"},
+            port=args.port,
+            username=USER,
         )
-        say(
-            f"\nAirflow UI: {base_url} (user {USER}, password {password})\n"
-            f"Local AWS endpoint: {local.stack.endpoint_url}\n"
-            f"Trigger like GitLab does:\n  AWS_ENDPOINT_URL={local.stack.endpoint_url} "
-            f"AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing "
-            f"AWS_DEFAULT_REGION={local.settings['region']} "
-            f"AWS_DISABLE_HOST_PREFIX_INJECTION=true TRIGGER_LAMBDA_NAME={function.split(':')[-1]} "
-            f"scripts/trigger-dag --dag train__{countries[0]} --conf "
-            f'\'{{"data_month": "{MONTHS[0]}"}}\'\n'
-        )
-        standalone = subprocess.Popen(  # noqa: S603 - the project's own Airflow
-            [str(REPO_ROOT / ".venv" / "bin" / "airflow"), "standalone"], cwd=REPO_ROOT, env=env
-        )
-        try:
-            return standalone.wait()
-        except KeyboardInterrupt:
-            standalone.send_signal(signal.SIGTERM)
-            return standalone.wait(timeout=60)
+        with cluster:
+            mwaa.configure(local.stack, cluster.url, username=USER, password=cluster.password)
+            function = deploy_trigger_lambda(
+                local.stack, environment_name="mlops-local", airflow_ui_base_url=cluster.url
+            )
+            say(
+                f"\nAirflow UI: {cluster.url} (user {USER}, password {cluster.password}; also in "
+                f"{cluster.password_file})\n"
+                f"Component logs: {cluster.logs}\n"
+                f"Local AWS endpoint: {local.stack.endpoint_url}\n"
+                f"Trigger like GitLab does:\n  AWS_ENDPOINT_URL={local.stack.endpoint_url} "
+                f"AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing "
+                f"AWS_DEFAULT_REGION={local.settings['region']} "
+                f"AWS_DISABLE_HOST_PREFIX_INJECTION=true "
+                f"TRIGGER_LAMBDA_NAME={function.split(':')[-1]} "
+                f"scripts/trigger-dag --dag train__{countries[0]} --conf "
+                f'\'{{"data_month": "{MONTHS[0]}"}}\'\n'
+                "Stop with Ctrl-C."
+            )
+            try:
+                cluster.wait()
+            except KeyboardInterrupt:
+                say("Stopping Airflow and PostgreSQL ...")
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """A real Airflow 3.3.1 API server and the local stack with the trigger Lambda deployed.
 
-Airflow: its own AIRFLOW_HOME in a temp dir, SQLite, ``airflow db migrate``, a DAGs folder with
+Airflow: its own AIRFLOW_HOME in a temp dir, PostgreSQL (local/postgres.py: concurrent writes
+are safe, unlike SQLite), ``airflow db migrate``, a DAGs folder with
 this repository's dags/*.py (linked) and ``fixture_dags/`` (look-alike ids the allowlist must
 refuse), serialized with ``airflow dags reserialize``, ``airflow api-server`` on a free
 loopback port with the simple auth manager (one admin user whose password the test writes).
@@ -21,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from local.airflow_env import database_environ
+from local.postgres import postgres_server
 from local.provision import deploy_trigger_lambda
 from local.stack import LocalStack
 from local.stack.services import mwaa
@@ -51,7 +54,7 @@ def _dags_folder(home: Path) -> Path:
     return folder
 
 
-def _airflow_env(home: Path) -> dict[str, str]:
+def _airflow_env(home: Path, database_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "AWS_"))}
     env.update(
         {
@@ -60,7 +63,7 @@ def _airflow_env(home: Path) -> dict[str, str]:
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
             "PYTHONPATH": os.pathsep.join([str(REPO / "plugins"), str(REPO)]),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+            **database_environ(database_url),
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{AIRFLOW_USER}:admin",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
             "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
@@ -72,11 +75,17 @@ def _airflow_env(home: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def airflow_api(tmp_path_factory):
+def airflow_database():
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def airflow_api(tmp_path_factory, airflow_database):
     home = tmp_path_factory.mktemp("airflow-home")
     password = secrets.token_urlsafe(16)
     (home / "passwords.json").write_text(json.dumps({AIRFLOW_USER: password}))
-    env = _airflow_env(home)
+    env = _airflow_env(home, airflow_database)
     log = home / "setup.log"
     with log.open("w") as out:
         for command in (["db", "migrate"], ["dags", "reserialize"]):
