@@ -9,16 +9,19 @@ it left in Airflow, the winners table and the stack.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import boto3
 import pytest
-from local.airflow_cluster import AirflowCluster
 from mlops.config import DAG_KINDS
 from mlops.events import marker_key
 from mlops.winners import WinnersRegistry
 
+from local.airflow_cluster import AirflowCluster
 from local.loop import LoopDriver, timeline
 from local.pipeline import LOCAL_CANARY, LocalEnvironment, local_training_budget
 
@@ -29,13 +32,26 @@ MONTHS = ["2026-10", "2026-11"]
 
 
 def _budget(entry: dict) -> dict:
-    """The local training budget, and a canary for the endpoint update of month 2."""
-    return local_training_budget(entry) | {"endpoint": {"canary": LOCAL_CANARY}}
+    """The local training budget, and for gb a canary for the endpoint update of month 2."""
+    budget = local_training_budget(entry)
+    if entry.get("code") == COUNTRY:
+        budget["endpoint"] = {"canary": LOCAL_CANARY}
+    return budget
 
 
 @pytest.fixture(scope="module")
-def loop(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("loop")
+def loop():
+    # PostgreSQL runs as an unprivileged user: its directory must be reachable by it (pytest's
+    # tmp dirs are 0700).
+    workdir = Path(tempfile.mkdtemp(prefix="mlops-loop-", dir="/tmp"))
+    workdir.chmod(0o711)
+    try:
+        yield from _run_loop(workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _run_loop(workdir: Path):
     with LocalEnvironment(
         workdir, [COUNTRY], MONTHS, items=1200, country_overrides=_budget, upload=False
     ) as local:
