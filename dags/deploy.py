@@ -5,8 +5,9 @@ DAG ids: `deploy__<cc>` for a country's default model, `deploy__<cc>__<scheme>` 
 Manual (GitLab → trigger Lambda after approval, or the UI), or scheduled on the model's winner
 asset when the model sets `endpoint.auto_deploy`.
 
-1. **build_requests** — the model version: the `model_package_arn` param (must be Approved) or the
-   current winner from the DynamoDB winners table; builds the endpoint config request.
+1. **build_requests** — the model version: the `model_package_arn` param or the current winner
+   from the DynamoDB winners table, Approved in the registry either way (a Pending or Rejected
+   version stops the run naming it and its status); builds the endpoint config request.
 2. **create_endpoint_config** — data capture to S3 with KMS, KMS on the instance volume.
 3. **endpoint_request** → **deploy_endpoint** — create the endpoint, or update it in place
    (blue/green canary traffic shifting with auto-rollback alarms when the model configures them).

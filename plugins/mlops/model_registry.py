@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 PENDING = "PendingManualApproval"
+APPROVED = "Approved"
 
 
 class ModelRegistryError(RuntimeError):
@@ -79,11 +80,17 @@ def describe_candidate(client: Any, package_arn: str) -> dict[str, Any]:
     }
 
 
+def approval_status(client: Any, package_arn: str) -> str:
+    """The version's ModelApprovalStatus: Approved, Rejected or PendingManualApproval."""
+    package = client.describe_model_package(ModelPackageName=package_arn)
+    return str(package["ModelApprovalStatus"])
+
+
 def set_approval(client: Any, package_arn: str, approved: bool, reasons: list[str]) -> None:
     """Approve or reject a version, with the decision's reasons as its approval description."""
     client.update_model_package(
         ModelPackageArn=package_arn,
-        ModelApprovalStatus="Approved" if approved else "Rejected",
+        ModelApprovalStatus=APPROVED if approved else "Rejected",
         ApprovalDescription="; ".join(reasons)[:1024],
     )
 

@@ -22,7 +22,9 @@ from mlops.config import Model
 from mlops.deployment import check_serves_new_config, smoke_prediction
 from mlops.events import landing_from_events
 from mlops.model_registry import (
+    APPROVED,
     ModelRegistryError,
+    approval_status,
     describe_candidate,
     newest_pending_package,
     register_model_version,
@@ -402,17 +404,15 @@ def plan_deployment(
 ) -> dict[str, Any]:
     """What to deploy and the endpoint config request for it.
 
-    ``package_arn`` (the param) must be an Approved version; without it, the model's current
-    winner. Either missing or unapproved stops the deployment with what to do.
+    ``package_arn`` (the param), else the model's current winner; either way the registry must
+    hold it as Approved (a winner's version rejected since its promotion is not deployed).
+    Missing or unapproved stops the deployment with what to do.
     """
     dag_id = model.dag_id("deploy")
     if package_arn:
         deployed = describe_candidate(sagemaker, package_arn)
-        if deployed["approval_status"] != "Approved":
-            raise ModelRegistryError(
-                f"{dag_id}: model package {package_arn} is "
-                f"{deployed['approval_status']}, only Approved versions are deployed"
-            )
+        status = deployed["approval_status"]
+        source = "the model_package_arn param"
     else:
         winner = _winners(dynamodb, settings).current(model.key)
         if winner is None:
@@ -421,6 +421,14 @@ def plan_deployment(
                 f"run {model.dag_id('evaluate')} first or pass model_package_arn"
             )
         deployed = winner
+        status = approval_status(sagemaker, winner["model_package_arn"])
+        source = f"the winner of {model.key} in table {settings.winners_table}"
+    if status != APPROVED:
+        raise ModelRegistryError(
+            f"{dag_id}: model package {deployed['model_package_arn']} ({source}) is {status}, "
+            "only Approved versions are deployed; approve it in the model registry or pass "
+            "an Approved model_package_arn"
+        )
     run = RunIdentity(
         run_id=run_id, data_month=deployed["data_month"], code_version=settings.code_version
     )

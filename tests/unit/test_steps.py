@@ -371,7 +371,7 @@ def test_deploy_takes_an_approved_package_or_else_the_winner(aws, settings):
     assert plan["invocation"]["EndpointName"] == f"{settings.name_prefix}-gb"
     aws.winners.record(
         model_key="gb",
-        candidate={"model_name": "winner-model", "model_package_arn": "arn:w", "data_month": MONTH},
+        candidate={"model_name": "winner-model", "model_package_arn": arn, "data_month": MONTH},
         decision={"promote": True},
         run_id="earlier",
         run_started_at="2026-10-01T00:00:00+00:00",
