@@ -77,6 +77,11 @@ def main(argv: list[str] | None = None) -> int:
             f"AWS_DISABLE_HOST_PREFIX_INJECTION=true TRIGGER_LAMBDA_NAME={function.split(':')[-1]} "
             f"scripts/trigger-dag --dag train__{countries[0]} --conf "
             f'\'{{"data_month": "{MONTHS[0]}"}}\'\n'
+            "Once Airflow is up, create the SageMaker pools (tasks wait for them) the same way:\n"
+            f"  AWS_ENDPOINT_URL={local.stack.endpoint_url} AWS_ACCESS_KEY_ID=testing "
+            f"AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION={local.settings['region']} "
+            "AWS_DISABLE_HOST_PREFIX_INJECTION=true MWAA_ENVIRONMENT_NAME=mlops-local "
+            ".venv/bin/python scripts/sync_airflow.py --environment local --dag-wait 2m\n"
         )
         standalone = subprocess.Popen(  # noqa: S603 - the project's own Airflow
             [str(REPO_ROOT / ".venv" / "bin" / "airflow"), "standalone"], cwd=REPO_ROOT, env=env
