@@ -31,6 +31,7 @@ from mlops.config import Model
 from mlops.dag_factory import fallback_cron, generate_dags, landing_schedule, model_dag, month_param
 from mlops.notifications import on_success, with_metrics
 from mlops.operator_hooks import prepare_sagemaker_task, prepare_sensor
+from mlops.pools import pool_args
 from mlops.run_context import data_month, month_or_skip, triggering_extras
 from mlops.settings import load_settings
 
@@ -109,6 +110,7 @@ def build_dag(model: Model) -> DAG:
         requests = build_requests(month["data_month"])
         batch_transform = SageMakerTransformOperator(
             task_id="batch_transform",
+            **pool_args(model, "batch_transform"),
             config=requests["transform_request"],
             aws_conn_id=AWS_CONN_ID,
             deferrable=True,
@@ -116,6 +118,7 @@ def build_dag(model: Model) -> DAG:
         )
         postprocess = SageMakerProcessingOperator(
             task_id="postprocess",
+            **pool_args(model, "postprocess"),
             config=postprocess_request(requests["run"], batch_transform.output),
             aws_conn_id=AWS_CONN_ID,
             deferrable=True,

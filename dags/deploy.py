@@ -32,6 +32,7 @@ from mlops.config import Model
 from mlops.dag_factory import asset_ref, generate_dags, model_dag, model_package_param, winner_asset
 from mlops.notifications import on_success, with_metrics
 from mlops.operator_hooks import prepare_sagemaker_task
+from mlops.pools import pool_args
 from mlops.settings import load_settings
 
 KIND = "deploy"
@@ -88,12 +89,14 @@ def build_dag(model: Model) -> DAG:
         requests = build_requests()
         create_endpoint_config = SageMakerEndpointConfigOperator(
             task_id="create_endpoint_config",
+            **pool_args(model, "create_endpoint_config"),
             config=requests["endpoint_config_request"],
             aws_conn_id=AWS_CONN_ID,
             pre_execute=prepare_sagemaker_task(60, rename_field="EndpointConfigName"),
         )
         deploy_endpoint = SageMakerEndpointOperator(
             task_id="deploy_endpoint",
+            **pool_args(model, "deploy_endpoint"),
             config=endpoint_request(requests["run"], create_endpoint_config.output),
             operation="create",  # the operator updates in place when the endpoint exists
             aws_conn_id=AWS_CONN_ID,

@@ -40,8 +40,10 @@ from mlops.dag_factory import (
     model_package_param,
     winner_asset,
 )
+from mlops.downstream import report_paused_downstream
 from mlops.notifications import on_success, with_metrics
 from mlops.operator_hooks import prepare_sagemaker_task
+from mlops.pools import pool_args
 from mlops.run_context import run_started_at, triggering_extras
 from mlops.settings import load_settings
 
@@ -131,11 +133,16 @@ def build_dag(model: Model) -> DAG:
         def publish_winner(comparison: dict[str, Any], **context: Any) -> None:
             from mlops import steps
 
-            context["outlet_events"][winner].extra = steps.winner_event(model, comparison)
+            extra = steps.winner_event(model, comparison)
+            context["outlet_events"][winner].extra = extra
+            if model.endpoint.auto_deploy:  # deploy is scheduled on the winner asset
+                conf = {"model_package_arn": extra["model_package_arn"]}
+                report_paused_downstream(context, model, "deploy", winner.uri, conf)
 
         requests = build_requests()
         transform_challenger = SageMakerTransformOperator(
             task_id="transform_challenger",
+            **pool_args(model, "transform_challenger"),
             config=requests["challenger_transform_request"],
             aws_conn_id=AWS_CONN_ID,
             deferrable=True,
@@ -143,6 +150,7 @@ def build_dag(model: Model) -> DAG:
         )
         transform_champion = SageMakerTransformOperator(
             task_id="transform_champion",
+            **pool_args(model, "transform_champion"),
             config=requests["champion_transform_request"],
             aws_conn_id=AWS_CONN_ID,
             deferrable=True,
@@ -153,6 +161,7 @@ def build_dag(model: Model) -> DAG:
         )
         evaluate_models = SageMakerProcessingOperator(
             task_id="evaluate_models",
+            **pool_args(model, "evaluate_models"),
             config=evaluation,
             aws_conn_id=AWS_CONN_ID,
             deferrable=True,

@@ -40,8 +40,10 @@ from mlops.dag_factory import (
     model_dag,
     month_param,
 )
+from mlops.downstream import report_paused_downstream
 from mlops.notifications import on_success, with_metrics
 from mlops.operator_hooks import prepare_sagemaker_task
+from mlops.pools import pool_args
 from mlops.run_context import data_month, month_or_skip, triggering_extras
 from mlops.sagemaker_requests import tuning_max_runtime
 from mlops.settings import load_settings
@@ -116,11 +118,14 @@ def build_dag(model: Model) -> DAG:
                 aws_client("sagemaker"), load_settings(), model, run, prepared, trained, created
             )
             context["outlet_events"][challenger].extra = outcome.value
+            conf = {"model_package_arn": outcome.value["model_package_arn"]}
+            report_paused_downstream(context, model, "evaluate", challenger.uri, conf)
             return with_metrics(context, outcome)
 
         requests = build_requests()
         prepare_data = SageMakerProcessingOperator(
             task_id="prepare_data",
+            **pool_args(model, "prepare_data"),
             config=requests["prepare_request"],
             aws_conn_id=AWS_CONN_ID,
             deferrable=True,
@@ -128,6 +133,7 @@ def build_dag(model: Model) -> DAG:
         )
         tune = SageMakerTuningOperator(
             task_id="tune",
+            **pool_args(model, "tune"),
             config=tuning_request(requests["run"], prepare_data.output),
             aws_conn_id=AWS_CONN_ID,
             deferrable=True,
@@ -137,6 +143,7 @@ def build_dag(model: Model) -> DAG:
         )
         train_model = SageMakerTrainingOperator(
             task_id="train_model",
+            **pool_args(model, "train_model"),
             config=training_request(requests["run"], prepare_data.output, tune.output),
             aws_conn_id=AWS_CONN_ID,
             deferrable=True,
@@ -146,6 +153,7 @@ def build_dag(model: Model) -> DAG:
         )
         create_model = SageMakerModelOperator(
             task_id="create_model",
+            **pool_args(model, "create_model"),
             config=model_request(requests["run"], train_model.output),
             aws_conn_id=AWS_CONN_ID,
             pre_execute=prepare_sagemaker_task(60, rename_field="ModelName"),

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from local.airflow_cluster import AirflowCluster
 from local.airflow_env import REPO_ROOT
+from local.loop import onboard
 from local.pipeline import LocalEnvironment, say
 
 USER = "admin"
@@ -56,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
             function = deploy_trigger_lambda(
                 local.stack, environment_name="mlops-local", airflow_ui_base_url=cluster.url
             )
+            # The pools (tasks wait for them) and the models' DAGs unpaused, as GitLab's
+            # sync-airflow job does after a deployment.
+            onboard(local, cluster, local.countries_files[MONTHS[0]])
             say(
                 f"\nAirflow UI: {cluster.url} (user {USER}, password {cluster.password}; also in "
                 f"{cluster.password_file})\n"

@@ -216,7 +216,7 @@ def _exit_on_sigterm(*_: object) -> None:
 
 def driver_main(args: argparse.Namespace) -> int:
     from local.airflow_cluster import AirflowCluster
-    from local.loop import LoopDriver, timeline, timeline_lines
+    from local.loop import LoopDriver, onboard, timeline, timeline_lines
 
     # SIGTERM (a CI timeout, `kill`) unwinds like Ctrl-C: the stack stops its jobs and servers.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
@@ -255,6 +255,8 @@ def driver_main(args: argparse.Namespace) -> int:
                 f"Airflow UI {cluster.url} (user {cluster.username}, password in "
                 f"{cluster.password_file}); component logs in {cluster.logs}"
             )
+            for line in onboard(local, cluster, countries_file).splitlines():
+                say(f"[sync-airflow] {line}")
             origin = datetime.now(UTC)
             driver = LoopDriver(local, cluster.api, countries_file, say=say)
             for index, month in enumerate(months):

@@ -17,6 +17,8 @@ marker) are kept for the timeline and not waited for.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -28,7 +30,8 @@ from urllib.parse import quote
 
 from mlops.config import Model
 
-from local.airflow_cluster import AirflowClient, ClusterError
+from local.airflow_cluster import AirflowClient, AirflowCluster, ClusterError
+from local.airflow_env import REPO_ROOT
 from local.pipeline import LocalEnvironment, ModelRun
 
 # The first task of each kind: skipped when the run has nothing to do.
@@ -79,6 +82,30 @@ class LoopResult:
     @property
     def ok(self) -> bool:
         return all(run.ok for run in self.runs.values())
+
+
+def onboard(
+    local: LocalEnvironment,
+    cluster: AirflowCluster,
+    countries_file: Path,
+    environment_name: str = "mlops-local",
+) -> str:
+    """What GitLab's ``sync-airflow`` job does after a deployment, the same way: the SageMaker
+    pools (tasks in a pool that does not exist wait forever) and every model's DAGs unpaused,
+    through MWAA InvokeRestApi (the local stack's MWAA forwards to ``cluster``). Its output."""
+    from local.stack.services import mwaa
+
+    mwaa.configure(local.stack, cluster.url, username=cluster.username, password=cluster.password)
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp")}
+    env |= local.stack.environ() | {"MWAA_ENVIRONMENT_NAME": environment_name}
+    command = [sys.executable, str(REPO_ROOT / "scripts" / "sync_airflow.py")]
+    command += ["--environment", "local", "--countries-file", str(countries_file)]
+    done = subprocess.run(  # noqa: S603 - the repository's own script
+        command, env=env, capture_output=True, text=True, timeout=600, check=False
+    )
+    if done.returncode != 0:
+        raise ClusterError(f"sync_airflow failed ({done.returncode}):\n{done.stdout}{done.stderr}")
+    return done.stdout
 
 
 class LoopDriver:

@@ -127,6 +127,9 @@ def model_dag(
         start_date=datetime(2026, 1, 1, tzinfo=UTC),
         catchup=False,
         max_active_runs=1,
+        # Onboarding is enabling the model in the countries file: its four DAGs start active
+        # together (a person may pause one; the emitting tasks then report it loudly).
+        is_paused_upon_creation=False,
         default_args=default_args(model),
         tags=dag_tags(kind, model),
         doc_md=doc_md,

@@ -17,6 +17,7 @@ from airflow.sdk import BaseNotifier
 from mlops.sagemaker_jobs import job_in_request
 
 if TYPE_CHECKING:
+    from mlops.settings import Settings
     from mlops.steps import Reported
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,21 @@ def slack_notifier(connection_id: str, text: str) -> Any:
     return SlackWebhookNotifier(slack_webhook_conn_id=connection_id, text=text)
 
 
+def deliver(
+    context: Mapping[str, Any], settings: Settings, subject: str, text: str, *, what: str
+) -> None:
+    """``subject``/``text`` to SNS and Slack; one channel failing does not stop the other."""
+    senders = (
+        ("sns", sns_notifier(settings.sns_topic_arn, subject, text)),
+        ("slack", slack_notifier(settings.slack_connection_id, text)),
+    )
+    for channel, sender in senders:
+        try:
+            sender.notify(context)
+        except Exception:  # a broken channel must not hide the other one
+            log.exception("%s notification for %s failed", channel, what)
+
+
 class RunNotifier(BaseNotifier):
     """Task callback: the run's outcome to SNS and Slack (one failing does not stop the other)."""
 
@@ -150,15 +166,7 @@ class RunNotifier(BaseNotifier):
             task_id=ti.task_id,
             job=job,
         )
-        senders = (
-            ("sns", sns_notifier(settings.sns_topic_arn, subject, text)),
-            ("slack", slack_notifier(settings.slack_connection_id, text)),
-        )
-        for channel, sender in senders:
-            try:
-                sender.notify(context)
-            except Exception:  # a broken channel must not hide the other one
-                log.exception("%s notification for %s %s failed", channel, dag_id, run_id)
+        deliver(context, settings, subject, text, what=f"{dag_id} {run_id}")
 
 
 def on_failure() -> list[RunNotifier]:

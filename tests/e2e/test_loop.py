@@ -22,7 +22,7 @@ from mlops.events import marker_key
 from mlops.winners import WinnersRegistry
 
 from local.airflow_cluster import AirflowCluster
-from local.loop import LoopDriver, timeline
+from local.loop import LoopDriver, onboard, timeline
 from local.pipeline import LOCAL_CANARY, LocalEnvironment, local_training_budget
 
 pytestmark = pytest.mark.slow
@@ -64,6 +64,7 @@ def _run_loop(workdir: Path):
             expect_dags=[model.dag_id(kind) for kind in DAG_KINDS],
             console=None,
         ) as cluster:
+            onboard(local, cluster, countries_file)
             origin = datetime.now(UTC)
             driver = LoopDriver(local, cluster.api, countries_file, say=lambda _: None)
             driver.month(MONTHS[0])

@@ -149,3 +149,17 @@ def test_train_triggers_and_deploy_model_is_a_manual_trigger(ci):
 
 def test_the_trigger_job_script_is_valid_bash():
     assert subprocess.run(["bash", "-n", str(REPO / "scripts" / "ci_trigger.sh")]).returncode == 0
+
+
+def test_pools_and_dags_are_synced_after_the_dag_upload_and_before_training(ci):
+    all_jobs = jobs(ci)
+    environments = yaml.safe_load((REPO / "include" / "config" / "pools.yaml").read_text())
+    for env in ("dev", "prod"):
+        sync = all_jobs[f"sync-airflow:{env}"]
+        assert f"dags:{env}" in sync["needs"]
+        assert sync["environment"]["name"] == env and env in environments["environments"]
+        assert any(
+            "scripts/sync_airflow.py" in line and '"$CI_ENVIRONMENT_NAME"' in line
+            for line in sync["script"]
+        )
+        assert f"sync-airflow:{env}" in all_jobs[f"train:{env}"]["needs"]

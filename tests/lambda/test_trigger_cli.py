@@ -41,6 +41,7 @@ def trigger_dag(stack, *args: str, **extra: str) -> subprocess.CompletedProcess:
 
 
 def test_a_gitlab_job_starts_a_run_with_its_conf_and_prints_id_and_link(stack, airflow_api):
+    airflow_api.call("PATCH", "/dags/train__de", {"is_paused": True})  # a person paused it
     done = trigger_dag(
         stack,
         "--dag",
@@ -56,7 +57,7 @@ def test_a_gitlab_job_starts_a_run_with_its_conf_and_prints_id_and_link(stack, a
     )
     assert run_id.startswith("gitlab-4711-")
     assert f"url: {UI_BASE}/dags/train__de/runs/{run_id}" in done.stdout
-    assert "warning: train__de is paused in Airflow" in done.stdout  # no one unpaused it here
+    assert "warning: train__de is paused in Airflow" in done.stdout
     run = airflow_api.call("GET", f"/dags/train__de/dagRuns/{run_id}")
     assert run["conf"] == {"data_month": "2026-10", "model_image_tag": "1.4.0"}
     assert run["state"] == "queued"
