@@ -19,6 +19,14 @@ FIXTURE_DAGS = Path(__file__).resolve().parent / "fixture_dags"
 SMOKE = "cluster_smoke"
 
 
+def _alive(process: psutil.Process) -> bool:
+    """Running, and not a zombie (an exited child that this container's init never reaped)."""
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 def _repository_dag_ids() -> set[str]:
     return {model.dag_id(kind) for model in enabled_models() for kind in DAG_KINDS}
 
@@ -88,7 +96,7 @@ def test_stopping_leaves_no_process(cluster):
     seen = cluster.processes()
     assert len(seen) >= len(cluster.components)
     cluster.stop()
-    assert [process for process in seen if process.is_running()] == []
+    assert [process for process in seen if _alive(process)] == []
     for process in psutil.process_iter(["cmdline"]):
         try:
             mentions = str(cluster.directory) in " ".join(process.info["cmdline"] or [])
