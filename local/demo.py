@@ -216,7 +216,7 @@ def _exit_on_sigterm(*_: object) -> None:
 
 def driver_main(args: argparse.Namespace) -> int:
     from local.airflow_cluster import AirflowCluster
-    from local.loop import LoopDriver, onboard, timeline, timeline_lines
+    from local.loop import LoopDriver, onboard, sagemaker_jobs, timeline, timeline_lines
 
     # SIGTERM (a CI timeout, `kill`) unwinds like Ctrl-C: the stack stops its jobs and servers.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
@@ -269,6 +269,7 @@ def driver_main(args: argparse.Namespace) -> int:
                 for m in models
             ]
             runs = timeline(cluster.api, models, origin)
+            jobs = sagemaker_jobs(local.stack.client("sagemaker"))
         print_table(rows)
         for line in timeline_lines(runs, driver.result.landed, origin):
             say(line)
@@ -280,6 +281,9 @@ def driver_main(args: argparse.Namespace) -> int:
                     "models": rows,
                     "timeline": runs,
                     "landed": [vars(item) for item in driver.result.landed],
+                    "origin": origin.isoformat(),
+                    "jobs": jobs,
+                    "task_logs": str(cluster.home / "logs"),
                     "slack_messages": len(local.sink.messages),
                 },
                 indent=2,

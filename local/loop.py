@@ -216,6 +216,7 @@ class LoopDriver:
             "month": month,
             "kind": kind,
             "run_type": found["run"].get("run_type"),
+            "run": found["run"],
             "tasks": {task: {"state": state} for task, state in found["tasks"].items()},
             "xcoms": xcoms,
         }
@@ -359,3 +360,75 @@ def timeline_lines(rows: list[dict[str, Any]], landed: list[Landed], origin: dat
     lines = ["timeline (seconds since the stack was ready; duration; DAG; state; started by)"]
     lines += [f"{at:7.0f}s {text}" for at, text in sorted(entries, key=lambda e: e[0])]
     return lines
+
+
+# --------------------------------------------------------------------------------------------
+# The SageMaker work the loop ran, from the jobs' own times (for make bench).
+# --------------------------------------------------------------------------------------------
+
+_JOB_LISTS = {
+    # kind: (list call, summaries key, name key, describe call, start field, end field)
+    "processing": (
+        "list_processing_jobs",
+        "ProcessingJobSummaries",
+        "ProcessingJobName",
+        "describe_processing_job",
+        "ProcessingStartTime",
+        "ProcessingEndTime",
+    ),
+    "tuning": (
+        "list_hyper_parameter_tuning_jobs",
+        "HyperParameterTuningJobSummaries",
+        "HyperParameterTuningJobName",
+        "describe_hyper_parameter_tuning_job",
+        "CreationTime",
+        "HyperParameterTuningEndTime",
+    ),
+    "training": (
+        "list_training_jobs",
+        "TrainingJobSummaries",
+        "TrainingJobName",
+        "describe_training_job",
+        "TrainingStartTime",
+        "TrainingEndTime",
+    ),
+    "transform": (
+        "list_transform_jobs",
+        "TransformJobSummaries",
+        "TransformJobName",
+        "describe_transform_job",
+        "TransformStartTime",
+        "TransformEndTime",
+    ),
+}
+
+
+def sagemaker_jobs(sagemaker: Any) -> list[dict[str, Any]]:
+    """Every processing, tuning, training and transform job: name, kind, start and end (ISO),
+    billable seconds where SageMaker reports them."""
+    jobs = []
+    for kind, (listing, key, name_key, describe, start, end) in _JOB_LISTS.items():
+        token = None
+        while True:
+            page = getattr(sagemaker, listing)(
+                MaxResults=100, **({"NextToken": token} if token else {})
+            )
+            for summary in page.get(key, []):
+                described = getattr(sagemaker, describe)(**{name_key: summary[name_key]})
+                jobs.append(
+                    {
+                        "kind": kind,
+                        "name": summary[name_key],
+                        "start": _iso(described.get(start)),
+                        "end": _iso(described.get(end)),
+                        "billable_seconds": described.get("BillableTimeInSeconds"),
+                    }
+                )
+            token = page.get("NextToken")
+            if not token:
+                break
+    return jobs
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if isinstance(value, datetime) else value

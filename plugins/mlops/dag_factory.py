@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from mlops.config import DAG_KINDS, Model, models_to_generate
@@ -124,7 +124,9 @@ def model_dag(
         dag_id=model.dag_id(kind),
         description=description,
         schedule=schedule,
-        start_date=datetime(2026, 1, 1, tzinfo=UTC),
+        # No start_date: a cron fallback then waits for its next time after onboarding instead
+        # of running the most recent one at once (CronTriggerTimetable's run_immediately=False
+        # applies only without a start_date); runs are never backfilled (catchup=False).
         catchup=False,
         max_active_runs=1,
         # Onboarding is enabling the model in the countries file: its four DAGs start active
