@@ -363,13 +363,17 @@ class LocalEnvironment:
         s3 = self.stack.client("s3")
         markers = []
         for model in models or self.models:
-            directory = self.workdir / "data" / model.prefix / month / data_kind
+            directory = Path(model.prefix) / month / data_kind
+
+            def in_month(path: Path, directory: Path = directory) -> bool:
+                return path.parent == directory
+
             upload_tree(
                 s3,
                 self.workdir / "data",
                 self.settings["data_bucket"],
                 self.settings["kms_key_arn"],
-                include=lambda path, d=directory: (self.workdir / "data" / path).parent == d,
+                include=in_month,
             )
             key = marker_key(model, month, data_kind)
             s3.put_object(
