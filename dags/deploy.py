@@ -29,7 +29,7 @@ from airflow.sdk import DAG, chain, task
 # mlops.steps (the task bodies) is imported inside the tasks: parsing only builds the graph.
 from mlops.aws import AWS_CONN_ID, aws_client, aws_resource
 from mlops.config import Model
-from mlops.dag_factory import asset_ref, generate_dags, model_dag, model_package_param, winner_asset
+from mlops.dag_factory import generate_dags, model_dag, model_package_param, winner_asset
 from mlops.notifications import on_success, with_metrics
 from mlops.operator_hooks import prepare_sagemaker_task
 from mlops.pools import pool_args
@@ -42,7 +42,7 @@ def build_dag(model: Model) -> DAG:
     with model_dag(
         KIND,
         model,
-        schedule=asset_ref(winner_asset(model)) if model.endpoint.auto_deploy else None,
+        schedule=winner_asset(model) if model.endpoint.auto_deploy else None,
         doc_md=__doc__,
         description=f"Deploy the {model.label} winner to its SageMaker endpoint",
         model_package_arn=model_package_param(

@@ -33,7 +33,6 @@ from airflow.sdk import DAG, chain, task
 from mlops.aws import AWS_CONN_ID, aws_client, aws_resource
 from mlops.config import Model
 from mlops.dag_factory import (
-    asset_ref,
     challenger_asset,
     generate_dags,
     model_dag,
@@ -57,7 +56,9 @@ def build_dag(model: Model) -> DAG:
     with model_dag(
         KIND,
         model,
-        schedule=asset_ref(challenger_asset(model)),
+        # The asset itself, not Asset.ref(name=...): a run scheduled on a reference gets no
+        # triggering_asset_events in Airflow 3.3.1 (so no event's package to evaluate).
+        schedule=challenger_asset(model),
         doc_md=__doc__,
         description=f"Evaluate the {model.label} challenger against the champion",
         model_package_arn=model_package_param(

@@ -61,14 +61,6 @@ def winner_asset(model: Model) -> Asset:
     return model_asset("winner", model)
 
 
-def asset_ref(asset: Asset) -> Any:
-    """A by-name reference to schedule on: hashing a full Asset (json of all its fields) on every
-    task relation made DAG construction ~2x slower; a name reference hashes like a string."""
-    from airflow.sdk import Asset
-
-    return Asset.ref(name=asset.name)
-
-
 def fallback_cron(model: Model) -> str:
     """A monthly cron for a model's batch fallback, staggered by its key: the 2nd of the month
     between 06:00 and 11:59 UTC, the same minute on every parse (crc32, not Python's salted

@@ -23,6 +23,7 @@ from mlops.deployment import check_serves_new_config, smoke_prediction
 from mlops.events import landing_from_events
 from mlops.model_registry import (
     APPROVED,
+    PENDING,
     ModelRegistryError,
     approval_status,
     describe_candidate,
@@ -254,12 +255,15 @@ def plan_evaluation(
     event's package, else the newest PendingManualApproval version of the model's group. The
     champion: the model's current winner (None on the first run: no champion transform).
     """
+    source = "the model_package_arn param"
     if not package_arn and triggering_extras:
         # The DAG is scheduled on this model's challenger asset only: any event is its.
         package_arn = str(triggering_extras[-1].get("model_package_arn", ""))
+        source = "the triggering challenger event"
     if not package_arn:
         group = model_package_group_name(settings.name_prefix, model.key)
         package_arn = newest_pending_package(sagemaker, group)
+        source = f"the newest {PENDING} version of {group}"
     challenger = describe_candidate(sagemaker, package_arn)
     champion = _winners(dynamodb, settings).current(model.key)
     run = RunIdentity(
@@ -280,6 +284,7 @@ def plan_evaluation(
         "run": run.as_dict(),
         "run_started_at": run_started_at,
         "challenger": challenger,
+        "challenger_from": source,
         "champion": champion,
         "challenger_transform_request": transform("challenger", challenger["model_name"]),
         "champion_transform_request": transform("champion", champion["model_name"])

@@ -14,6 +14,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import boto3
 import pytest
@@ -154,12 +155,15 @@ def test_evaluate_takes_the_challenger_from_its_triggering_event(loop):
         evaluate = _outcomes(loop, "evaluate")[month]
         events = cluster.api.call(
             "GET",
-            f"/dags/{model.dag_id('evaluate')}/dagRuns/{evaluate['run_id']}/upstreamAssetEvents",
+            f"/dags/{model.dag_id('evaluate')}/dagRuns/{quote(evaluate['run_id'], safe='')}"
+            "/upstreamAssetEvents",
         )["asset_events"]
         assert [e["extra"]["model_package_arn"] for e in events] == [
             registered["model_package_arn"]
         ]
-        challenger = _value(evaluate, "build_requests")["challenger"]
+        plan = _value(evaluate, "build_requests")
+        assert plan["challenger_from"] == "the triggering challenger event"
+        challenger = plan["challenger"]
         assert challenger["model_package_arn"] == registered["model_package_arn"]
         assert challenger["data_month"] == month
 
