@@ -1,7 +1,12 @@
 # GitLab CI authenticates to AWS with its ID token (no long-lived keys): an IAM OIDC provider for
 # the GitLab instance, and a deploy role that only the configured project branches can assume.
-# The role publishes images and the MWAA bundle and invokes the trigger Lambda. It cannot run
-# terraform plan/apply: that is a separate, administrator-held role (see terraform/README.md).
+# The role publishes images and the MWAA bundle, invokes the trigger Lambda and syncs Airflow
+# (scripts/sync_airflow.py: pools and unpaused DAGs through MWAA InvokeRestApi, as the Op role).
+# It cannot run terraform plan/apply: that is a separate, administrator-held role (see
+# terraform/README.md).
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+
 locals {
   issuer_host  = trimsuffix(trimprefix(var.gitlab_url, "https://"), "/")
   provider_arn = var.create_oidc_provider ? aws_iam_openid_connect_provider.gitlab[0].arn : var.existing_oidc_provider_arn
@@ -11,6 +16,11 @@ locals {
     ]
   ])
   bundle_objects = [for key in var.mwaa_bundle_keys : "${var.mwaa_source_bucket_arn}/${key}"]
+
+  # The sync creates and updates pools, which Airflow's User role may not; Op may (and may
+  # pause/unpause DAGs). The Airflow role is part of the resource ARN MWAA checks InvokeRestApi on.
+  sync_airflow_role     = "Op"
+  sync_airflow_role_arn = "arn:${data.aws_partition.current.partition}:airflow:${var.region}:${data.aws_caller_identity.current.account_id}:role/${var.mwaa_environment_name}/${local.sync_airflow_role}"
 }
 
 resource "aws_iam_openid_connect_provider" "gitlab" {
@@ -47,7 +57,7 @@ data "aws_iam_policy_document" "trust" {
 
 resource "aws_iam_role" "deploy" {
   name                 = var.role_name
-  description          = "GitLab CI deploy role: images, MWAA bundle, DAG triggers"
+  description          = "GitLab CI deploy role: images, MWAA bundle, DAG triggers, Airflow sync"
   assume_role_policy   = data.aws_iam_policy_document.trust.json
   max_session_duration = var.max_session_duration
   tags                 = var.tags
@@ -58,6 +68,12 @@ data "aws_iam_policy_document" "deploy" {
     sid       = "TriggerDags"
     actions   = ["lambda:InvokeFunction"]
     resources = [var.trigger_lambda_arn]
+  }
+
+  statement {
+    sid       = "SyncAirflowAsOp"
+    actions   = ["airflow:InvokeRestApi"]
+    resources = [local.sync_airflow_role_arn]
   }
 
   statement {

@@ -81,13 +81,23 @@ variable "max_session_duration" {
 }
 
 variable "region" {
-  description = "Region of the project's S3 and ECR endpoints (kms:ViaService)."
+  description = "Region of the environment: its S3 and ECR endpoints (kms:ViaService) and its MWAA environment."
   type        = string
 }
 
 variable "trigger_lambda_arn" {
   description = "ARN of the trigger Lambda the role may invoke."
   type        = string
+}
+
+variable "mwaa_environment_name" {
+  description = "MWAA environment the sync job (scripts/sync_airflow.py) calls InvokeRestApi on, as its Op role."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z][0-9A-Za-z_-]{0,79}$", var.mwaa_environment_name))
+    error_message = "mwaa_environment_name must be an MWAA environment name (a letter, then up to 79 letters, digits, - or _)."
+  }
 }
 
 variable "ecr_repository_arns" {

@@ -251,6 +251,7 @@ module "gitlab_oidc" {
   role_name                  = "${local.env_name}-gitlab-deploy"
   region                     = local.region
   trigger_lambda_arn         = module.trigger_lambda.function_arn
+  mwaa_environment_name      = module.mwaa.environment_name
   ecr_repository_arns        = values(module.ecr.repository_arns)
   mwaa_source_bucket_arn     = module.mwaa_source_bucket.arn
   kms_key_arn                = module.kms.key_arn
