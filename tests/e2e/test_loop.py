@@ -173,14 +173,14 @@ def test_month_two_updates_the_endpoint_through_a_canary_to_the_new_winner(loop)
     deploy = _outcomes(loop, "deploy")
     first = _value(deploy[MONTHS[0]], "verify_endpoint")
     second = _value(deploy[MONTHS[1]], "verify_endpoint")
-    assert first["EndpointName"] == second["EndpointName"]
-    described = sagemaker.describe_endpoint(EndpointName=second["EndpointName"])
+    assert first["endpoint_name"] == second["endpoint_name"]
+    described = sagemaker.describe_endpoint(EndpointName=second["endpoint_name"])
     assert described["EndpointStatus"] == "InService"
-    assert described["EndpointConfigName"] == second["EndpointConfigName"]
-    assert first["EndpointConfigName"] != second["EndpointConfigName"]
+    assert described["EndpointConfigName"] == second["endpoint_config_name"]
+    assert first["endpoint_config_name"] != second["endpoint_config_name"]
     routing = described["LastDeploymentConfig"]["BlueGreenUpdatePolicy"]
     assert routing["TrafficRoutingConfiguration"]["Type"] == "CANARY"
-    config = sagemaker.describe_endpoint_config(EndpointConfigName=second["EndpointConfigName"])
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=second["endpoint_config_name"])
     winner = _winners(loop).current(loop["model"].key)
     assert config["ProductionVariants"][0]["ModelName"] == winner["model_name"]
 
