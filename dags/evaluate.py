@@ -32,16 +32,10 @@ from airflow.sdk import DAG, chain, task
 # mlops.steps (the task bodies) is imported inside the tasks: parsing only builds the graph.
 from mlops.aws import AWS_CONN_ID, aws_client, aws_resource
 from mlops.config import Model
-from mlops.dag_factory import (
-    asset_ref,
-    challenger_asset,
-    generate_dags,
-    model_dag,
-    model_package_param,
-    winner_asset,
-)
+from mlops.dag_factory import asset_ref, challenger_asset, generate_dags, model_dag, winner_asset
 from mlops.notifications import on_success, with_metrics
 from mlops.operator_hooks import prepare_sagemaker_task
+from mlops.params import airflow_params
 from mlops.run_context import run_started_at, triggering_extras
 from mlops.settings import load_settings
 
@@ -58,10 +52,7 @@ def build_dag(model: Model) -> DAG:
         schedule=asset_ref(challenger_asset(model)),
         doc_md=__doc__,
         description=f"Evaluate the {model.label} challenger against the champion",
-        model_package_arn=model_package_param(
-            "empty: the triggering asset event's package, else the newest "
-            "PendingManualApproval version of the model's group"
-        ),
+        **airflow_params(KIND, model),
     ) as dag:
 
         @task(multiple_outputs=True)
@@ -76,6 +67,7 @@ def build_dag(model: Model) -> DAG:
                 run_id=context["run_id"],
                 run_started_at=run_started_at(context),
                 package_arn=context["params"]["model_package_arn"],
+                champion_package_arn=context["params"].get("champion_package_arn", ""),
                 triggering_extras=triggering_extras(context),
             )
 
