@@ -506,6 +506,17 @@ def trigger(
                 404, "unknown_dag", f"Airflow has no DAG {dag_id!r}: {exc.message}", field="dag_id"
             ) from exc
         if airflow_status in (400, 422):
+            # Airflow's Params name the param and quote the value: keep the name only.
+            refused = re.search(r"Invalid input for param (\w+)", exc.message)
+            if refused:
+                raise TriggerError(
+                    400,
+                    "rejected_by_airflow",
+                    f"conf.{refused[1]} is refused by {dag_id}'s Params (a rule of this model, "
+                    "e.g. its instance types: see the DAG's trigger form)",
+                    field=f"conf.{refused[1]}",
+                    airflow_status=airflow_status,
+                ) from exc
             raise TriggerError(
                 400, "rejected_by_airflow", exc.message, airflow_status=airflow_status
             ) from exc
