@@ -28,9 +28,10 @@ from airflow.sdk import DAG, chain, task
 # mlops.steps (the task bodies) is imported inside the tasks: parsing only builds the graph.
 from mlops.aws import AWS_CONN_ID, aws_client, aws_resource
 from mlops.config import Model
-from mlops.dag_factory import fallback_cron, generate_dags, landing_schedule, model_dag, month_param
+from mlops.dag_factory import fallback_cron, generate_dags, landing_schedule, model_dag
 from mlops.notifications import on_success, with_metrics
 from mlops.operator_hooks import prepare_sagemaker_task, prepare_sensor
+from mlops.params import airflow_params, model_for_batch
 from mlops.pools import pool_args
 from mlops.run_context import data_month, month_or_skip, triggering_extras
 from mlops.settings import load_settings
@@ -47,7 +48,7 @@ def build_dag(model: Model) -> DAG:
         schedule=landing_schedule(model, "unlabeled", profile.schedule or fallback_cron(model)),
         doc_md=__doc__,
         description=f"Monthly batch predictions for {model.label} with the current winner",
-        data_month=month_param("unlabeled"),
+        **airflow_params(KIND, model),
     ) as dag:
 
         @task(multiple_outputs=True)
@@ -81,11 +82,13 @@ def build_dag(model: Model) -> DAG:
             )
 
         @task
-        def postprocess_request(run: dict[str, Any], transformed: dict[str, Any]) -> dict[str, Any]:
+        def postprocess_request(
+            run: dict[str, Any], transformed: dict[str, Any], **context: Any
+        ) -> dict[str, Any]:
             from mlops import steps
 
             return steps.postprocess_request_after_transform(
-                load_settings(), model, run, transformed
+                load_settings(), model_for_batch(model, context["params"]), run, transformed
             )
 
         @task(on_success_callback=on_success("summarize"))

@@ -29,9 +29,10 @@ from airflow.sdk import DAG, chain, task
 # mlops.steps (the task bodies) is imported inside the tasks: parsing only builds the graph.
 from mlops.aws import AWS_CONN_ID, aws_client, aws_resource
 from mlops.config import Model
-from mlops.dag_factory import generate_dags, model_dag, model_package_param, winner_asset
+from mlops.dag_factory import generate_dags, model_dag, winner_asset
 from mlops.notifications import on_success, with_metrics
 from mlops.operator_hooks import prepare_sagemaker_task
+from mlops.params import airflow_params, model_for_deploy
 from mlops.pools import pool_args
 from mlops.settings import load_settings
 
@@ -45,9 +46,7 @@ def build_dag(model: Model) -> DAG:
         schedule=winner_asset(model) if model.endpoint.auto_deploy else None,
         doc_md=__doc__,
         description=f"Deploy the {model.label} winner to its SageMaker endpoint",
-        model_package_arn=model_package_param(
-            "an Approved version of the model's group; empty: the current winner"
-        ),
+        **airflow_params(KIND, model),
     ) as dag:
 
         @task(multiple_outputs=True)
@@ -64,10 +63,14 @@ def build_dag(model: Model) -> DAG:
             )
 
         @task
-        def endpoint_request(run: dict[str, Any], created: dict[str, Any]) -> dict[str, Any]:
+        def endpoint_request(
+            run: dict[str, Any], created: dict[str, Any], **context: Any
+        ) -> dict[str, Any]:
             from mlops import steps
 
-            return steps.endpoint_request_after_config(load_settings(), model, run, created)
+            return steps.endpoint_request_after_config(
+                load_settings(), model_for_deploy(model, context["params"]), run, created
+            )
 
         @task
         def verify_endpoint(created: dict[str, Any], deployed: dict[str, Any]) -> dict[str, Any]:

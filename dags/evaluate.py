@@ -36,12 +36,12 @@ from mlops.dag_factory import (
     challenger_asset,
     generate_dags,
     model_dag,
-    model_package_param,
     winner_asset,
 )
 from mlops.downstream import report_paused_downstream
 from mlops.notifications import on_success, with_metrics
 from mlops.operator_hooks import prepare_sagemaker_task
+from mlops.params import airflow_params
 from mlops.pools import pool_args
 from mlops.run_context import run_started_at, triggering_extras
 from mlops.settings import load_settings
@@ -61,10 +61,7 @@ def build_dag(model: Model) -> DAG:
         schedule=challenger_asset(model),
         doc_md=__doc__,
         description=f"Evaluate the {model.label} challenger against the champion",
-        model_package_arn=model_package_param(
-            "empty: the triggering asset event's package, else the newest "
-            "PendingManualApproval version of the model's group"
-        ),
+        **airflow_params(KIND, model),
     ) as dag:
 
         @task(multiple_outputs=True)
@@ -79,6 +76,7 @@ def build_dag(model: Model) -> DAG:
                 run_id=context["run_id"],
                 run_started_at=run_started_at(context),
                 package_arn=context["params"]["model_package_arn"],
+                champion_package_arn=context["params"].get("champion_package_arn", ""),
                 triggering_extras=triggering_extras(context),
             )
 

@@ -14,8 +14,10 @@ DAG ids: `train__<cc>` for a country's default model, `train__<cc>__<scheme>` fo
    challenger asset event (`mlops://challenger/<cc>[/<scheme>]`; extra: model package ARN, model
    name, data month, test-set URIs), which schedules the model's evaluate DAG.
 
-Params: `data_month` (YYYY-MM; default: the month before the run's data interval end, or before
-now for a manual run). Names of jobs and artifacts flow downstream through XCom.
+Params (`mlops.params`): `data_month` (YYYY-MM; default: the month before the run's data interval
+end, or before now for a manual run); `hyperparameters` (given: tune is skipped and the training
+job uses them); `hpo_max_jobs`, `hpo_max_parallel_jobs` (the tuning budget); `instance_type` (of
+the model's accelerator family). Names of jobs and artifacts flow downstream through XCom.
 """
 
 from __future__ import annotations
@@ -38,11 +40,11 @@ from mlops.dag_factory import (
     generate_dags,
     landing_schedule,
     model_dag,
-    month_param,
 )
 from mlops.downstream import report_paused_downstream
 from mlops.notifications import on_success, with_metrics
 from mlops.operator_hooks import prepare_sagemaker_task
+from mlops.params import airflow_params, given_hyperparameters, model_for_train
 from mlops.pools import pool_args
 from mlops.run_context import data_month, month_or_skip, triggering_extras
 from mlops.sagemaker_requests import tuning_max_runtime
@@ -61,7 +63,7 @@ def build_dag(model: Model) -> DAG:
         doc_md=__doc__,
         description=f"Train a {model.training.algorithm} challenger for {model.label} "
         f"on {model.training.instance_type}",
-        data_month=month_param("labeled"),
+        **airflow_params(KIND, model),
     ) as dag:
 
         @task(multiple_outputs=True)
@@ -84,19 +86,37 @@ def build_dag(model: Model) -> DAG:
                 settings, model, run_id=context["run_id"], data_month=month_or_skip(chosen)
             )
 
-        @task
-        def tuning_request(run: dict[str, Any], prepared: dict[str, Any]) -> dict[str, Any]:
+        # Given hyperparameters (param) skip tuning: no request, so tune is skipped.
+        @task.short_circuit(ignore_downstream_trigger_rules=False)
+        def tuning_request(
+            run: dict[str, Any], prepared: dict[str, Any], **context: Any
+        ) -> dict[str, Any] | None:
             from mlops import steps
 
-            return steps.tuning_request_after_prepare(load_settings(), model, run, prepared)
+            params = context["params"]
+            return steps.tuning_request_after_prepare(
+                load_settings(),
+                model_for_train(model, params),
+                run,
+                prepared,
+                hyperparameters=given_hyperparameters(params),
+            )
 
-        @task
+        @task(trigger_rule="none_failed")
         def training_request(
-            run: dict[str, Any], prepared: dict[str, Any], tuned: dict[str, Any]
+            run: dict[str, Any], prepared: dict[str, Any], tuned: dict[str, Any] | None, **context
         ) -> dict[str, Any]:
             from mlops import steps
 
-            return steps.training_request_after_tuning(load_settings(), model, run, prepared, tuned)
+            params = context["params"]
+            return steps.training_request_after_tuning(
+                load_settings(),
+                model_for_train(model, params),
+                run,
+                prepared,
+                tuned,
+                hyperparameters=given_hyperparameters(params),
+            )
 
         @task
         def model_request(run: dict[str, Any], trained: dict[str, Any]) -> dict[str, Any]:
@@ -161,7 +181,9 @@ def build_dag(model: Model) -> DAG:
         registered = register_model_version(
             requests["run"], prepare_data.output, train_model.output, create_model.output
         )
-        chain(requests, prepare_data, tune, train_model, create_model, registered)
+        # train_model follows tune through training_request (which runs when tune is skipped).
+        chain(requests, prepare_data, tune)
+        chain(train_model, create_model, registered)
     return dag
 
 

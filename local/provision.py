@@ -141,10 +141,11 @@ def provision(client_for: ClientFactory, settings: dict[str, Any]) -> dict[str, 
 
 
 def trigger_lambda_zip(source: Path = TRIGGER_LAMBDA_DIR) -> bytes:
-    """The trigger Lambda's deployment zip, as Terraform packages it (the folder's .py files)."""
+    """The trigger Lambda's deployment zip, as Terraform packages it (the folder's code and the
+    conf schemas it validates against)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(source.glob("*.py")):
+        for path in sorted([*source.glob("*.py"), *source.glob("*.json")]):
             archive.write(path, path.name)
     return buffer.getvalue()
 

@@ -5,6 +5,8 @@
 #   COUNTRY / TRAIN_COUNTRIES   the countries (train: else those the change touches)
 #   DATA_MONTH (train), MODEL_PACKAGE_ARN (deploy)   the runs' conf
 #   TRIGGER_TIMEOUT, TRIGGER_POLL_INTERVAL   how long to wait (3h), how often to ask (30s)
+#   TRIGGER_RETRY_DEADLINE   how long each call retries transient failures (2m; trigger_dag.py)
+# A paused DAG fails its trigger at once, printing the command that unpauses it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,7 +42,8 @@ for cc in $countries; do
   # One run id per pipeline job and country: a retried job finds its runs instead of starting more.
   python3 scripts/trigger_dag.py --dag "${action}__${cc}" --conf "$conf" \
     --run-id "gitlab-${CI_PIPELINE_ID:-local}-${CI_JOB_ID:-0}-${cc}" \
-    --wait --timeout "${TRIGGER_TIMEOUT:-3h}" --poll-interval "${TRIGGER_POLL_INTERVAL:-30s}" 2>&1 | sed "s/^/[${action}__${cc}] /" &
+    --wait --timeout "${TRIGGER_TIMEOUT:-3h}" --poll-interval "${TRIGGER_POLL_INTERVAL:-30s}" \
+    --retry-deadline "${TRIGGER_RETRY_DEADLINE:-2m}" 2>&1 | sed "s/^/[${action}__${cc}] /" &
   jobs[$cc]=$!
 done
 

@@ -5,8 +5,18 @@ Event (direct invocation):
 
 Answer: ``{"statusCode": 200|201, "dag_id", "run_id", "state", "created", "url", ...}`` or
 ``{"statusCode": 4xx|5xx, "error": <code>, "message": ..., "field"?: ..., "airflow_status"?: ...}``.
-400 bad input, 403 DAG not allowed, 404 unknown DAG or run, 502 MWAA/Airflow error (with Airflow's
-message), 500 only for a misconfigured function. No exception escapes ``handler``.
+400 bad input (a conf is checked against its DAG kind's params schema, conf_schemas.json: the
+answer names the field, never the value), 403 DAG not allowed, 404 unknown DAG or run, 409 the DAG
+is paused (with the command that unpauses it) or the run id exists with another conf, 502
+MWAA/Airflow error (with Airflow's message), 500 only for a misconfigured function. No exception
+escapes ``handler``.
+
+Retries: the MWAA client retries throttling, MWAA's 5xx and connection errors (botocore's
+``standard`` mode). An Airflow 5xx (or 429) comes back inside a 400 RestApiServerException, which
+botocore does not retry: ``call_airflow`` retries those itself with exponential backoff and full
+jitter until ``AIRFLOW_RETRY_SECONDS`` (default 15 s, never past the function's own timeout), then
+answers 502. A retried POST is idempotent through the run id: Airflow's 409 for a run id it has is
+success when that run has the same conf.
 
 Only boto3 is needed; ``mwaa.invoke_rest_api`` needs botocore >= 1.35.47, which older Lambda
 runtimes do not bundle, so the deployment package carries its own (see requirements.txt here).
@@ -17,6 +27,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import random
 import re
 import sys
 import time
@@ -27,6 +38,7 @@ from urllib.parse import quote
 
 import boto3
 import botocore
+import conf_schema
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -41,6 +53,12 @@ DEFAULT_MAX_CONF_BYTES = 65536
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.~:+-]{1,250}$")
 FINISHED_STATES = frozenset({"success", "failed"})
 ACTIONS = ("trigger", "status")
+# Airflow answers that may pass: a 5xx (e.g. SQLite/PostgreSQL "Database error" under load), 429.
+TRANSIENT_AIRFLOW_STATUSES = frozenset({429, 500, 502, 503, 504})
+DEFAULT_AIRFLOW_RETRY_SECONDS = 15.0
+# Time kept back from the function's remaining time: one more MWAA call must still fit.
+RESERVED_MS = 13_000
+BACKOFF_BASE_SECONDS, BACKOFF_CAP_SECONDS = 0.5, 4.0
 EVENT_KEYS = frozenset({"action", "dag_id", "conf", "run_id"})
 
 logger = logging.getLogger("trigger_lambda")
@@ -155,6 +173,48 @@ def environment_name() -> str:
     return name
 
 
+def airflow_retry_seconds() -> float:
+    raw = os.environ.get("AIRFLOW_RETRY_SECONDS") or str(DEFAULT_AIRFLOW_RETRY_SECONDS)
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 900:
+        raise TriggerError(
+            500, "misconfigured", f"AIRFLOW_RETRY_SECONDS must be 0-900 seconds, got {raw!r}"
+        )
+    return value
+
+
+def retry_deadline(context: Any) -> float:
+    """Monotonic time after which no Airflow call is retried: AIRFLOW_RETRY_SECONDS from now,
+    and never closer than RESERVED_MS to the function's own timeout."""
+    deadline = time.monotonic() + airflow_retry_seconds()
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if callable(remaining):
+        deadline = min(deadline, time.monotonic() + (remaining() - RESERVED_MS) / 1000)
+    return deadline
+
+
+_schemas: dict[str, dict[str, Any]] | None = None
+
+
+def conf_schemas() -> dict[str, dict[str, Any]]:
+    """The params schema of each DAG kind, shipped beside this file (loaded once)."""
+    global _schemas
+    if _schemas is None:
+        try:
+            _schemas = conf_schema.load_schemas()
+        except (OSError, ValueError) as exc:
+            raise TriggerError(
+                500,
+                "misconfigured",
+                f"{conf_schema.SCHEMAS_FILE.name} is missing or invalid: package it with the "
+                f"function ({exc})",
+            ) from exc
+    return _schemas
+
+
 def run_url(dag_id: str, run_id: str) -> str | None:
     """Link to the run in the Airflow 3 UI, or None when AIRFLOW_UI_BASE_URL is unset."""
     base = os.environ.get("AIRFLOW_UI_BASE_URL", "").strip().rstrip("/")
@@ -233,6 +293,12 @@ def parse_event(event: Any, patterns: list[re.Pattern[str]], conf_limit: int) ->
                 f"conf is {size} bytes, over MAX_CONF_BYTES ({conf_limit})",
                 field="conf",
             )
+        try:
+            conf_schema.validate_conf(dag_id, conf, conf_schemas())
+        except conf_schema.ConfError as exc:
+            raise TriggerError(
+                400, "bad_request", f"{exc.field} {exc.reason} (for {dag_id})", field=exc.field
+            ) from None
     return {"action": action, "dag_id": dag_id, "conf": conf, "run_id": run_id}
 
 
@@ -272,7 +338,40 @@ def _airflow_detail(response: Any) -> str:
     return str(response)[:2000]
 
 
-def call_airflow(method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+def call_airflow(
+    method: str, path: str, body: dict[str, Any] | None = None, *, deadline: float = 0.0
+) -> dict[str, Any]:
+    """An Airflow REST call through MWAA, an Airflow 5xx/429 retried until ``deadline``
+    (monotonic; 0: no retry) with exponential backoff and full jitter. Hand-written: MWAA wraps
+    Airflow's answer in a 400, so no botocore retry mode sees it."""
+    attempt = 0
+    while True:
+        try:
+            return _call_airflow_once(method, path, body)
+        except TriggerError as exc:
+            status = exc.details.get("airflow_status")
+            if exc.code != "airflow_error" or status not in TRANSIENT_AIRFLOW_STATUSES:
+                raise
+            delay = random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt))
+            if time.monotonic() + delay >= deadline:
+                if attempt:
+                    exc.message += f" (after {attempt + 1} attempts)"
+                    exc.args = (exc.message,)
+                raise
+            attempt += 1
+            _log(
+                logging.WARNING,
+                "retrying Airflow call",
+                method=method,
+                path=path,
+                airflow_status=status,
+                attempt=attempt,
+                delay_s=round(delay, 3),
+            )
+            time.sleep(delay)
+
+
+def _call_airflow_once(method: str, path: str, body: dict[str, Any] | None) -> dict[str, Any]:
     """One Airflow REST call through MWAA; raises TriggerError carrying Airflow's status."""
     kwargs: dict[str, Any] = {"Name": environment_name(), "Method": method, "Path": path}
     if body is not None:
@@ -327,9 +426,9 @@ def _run_path(dag_id: str, run_id: str | None = None) -> str:
     return path if run_id is None else f"{path}/{quote(run_id, safe='')}"
 
 
-def _get_run(dag_id: str, run_id: str) -> dict[str, Any]:
+def _get_run(dag_id: str, run_id: str, deadline: float) -> dict[str, Any]:
     try:
-        return call_airflow("GET", _run_path(dag_id, run_id))
+        return call_airflow("GET", _run_path(dag_id, run_id), deadline=deadline)
     except TriggerError as exc:
         if exc.details.get("airflow_status") == 404:
             raise TriggerError(
@@ -341,46 +440,100 @@ def _get_run(dag_id: str, run_id: str) -> dict[str, Any]:
         raise
 
 
-def trigger(dag_id: str, conf: dict[str, Any], run_id: str | None) -> dict[str, Any]:
-    """Start a run; a run_id Airflow already has returns that run (idempotent retries)."""
+def unpause_command(dag_id: str) -> str:
+    """The command that unpauses ``dag_id`` on this function's MWAA environment."""
+    return (
+        f"aws mwaa invoke-rest-api --name {environment_name()} --method PATCH "
+        f"--path /dags/{quote(dag_id, safe='')} --body '{{\"is_paused\": false}}'"
+    )
+
+
+def _get_dag(dag_id: str, deadline: float) -> dict[str, Any]:
+    try:
+        return call_airflow("GET", f"/dags/{quote(dag_id, safe='')}", deadline=deadline)
+    except TriggerError as exc:
+        if exc.details.get("airflow_status") == 404:
+            raise TriggerError(
+                404, "unknown_dag", f"Airflow has no DAG {dag_id!r}: {exc.message}", field="dag_id"
+            ) from exc
+        raise
+
+
+def refuse_paused(dag_id: str, deadline: float) -> None:
+    """409 when the DAG is paused: its runs would stay queued, and a waiting CI job with them."""
+    if _get_dag(dag_id, deadline).get("is_paused") is True:
+        raise TriggerError(
+            409,
+            "dag_paused",
+            f"DAG {dag_id} is paused in Airflow, so a run would stay queued; unpause it (Airflow "
+            f"UI toggle, or: {unpause_command(dag_id)}) and trigger again",
+            field="dag_id",
+            unpause_command=unpause_command(dag_id),
+        )
+
+
+def trigger(
+    dag_id: str, conf: dict[str, Any], run_id: str | None, deadline: float = 0.0
+) -> dict[str, Any]:
+    """Start a run; a run_id Airflow already has with the same conf returns that run (idempotent
+    retries), with another conf it is a 409."""
+    refuse_paused(dag_id, deadline)
     body = {
         "dag_run_id": run_id,
         # Airflow 3 wants the field; a timestamp keeps {{ ds }}-style templates working.
         "logical_date": datetime.now(UTC).isoformat(),
         "conf": conf,
     }
+    # Without a run id a retried POST could start a second run: only a named run is retried.
+    post_deadline = deadline if run_id is not None else 0.0
     try:
-        dag_run = call_airflow("POST", _run_path(dag_id), body)
+        dag_run = call_airflow("POST", _run_path(dag_id), body, deadline=post_deadline)
     except TriggerError as exc:
         airflow_status = exc.details.get("airflow_status")
         if airflow_status == 409 and run_id is not None:
-            return _run_answer(200, _get_run(dag_id, run_id), created=False)
+            existing = _get_run(dag_id, run_id, deadline)
+            if (existing.get("conf") or {}) != conf:
+                raise TriggerError(
+                    409,
+                    "run_id_conflict",
+                    f"DAG {dag_id} already has a run {run_id!r} with another conf; pick a new "
+                    "run_id to start a different run",
+                    field="run_id",
+                ) from exc
+            return _run_answer(200, existing, created=False) | {"dag_paused": False}
         if airflow_status == 404:
             raise TriggerError(
                 404, "unknown_dag", f"Airflow has no DAG {dag_id!r}: {exc.message}", field="dag_id"
             ) from exc
         if airflow_status in (400, 422):
+            # Airflow's Params name the param and quote the value: keep the name only.
+            refused = re.search(r"Invalid input for param (\w+)", exc.message)
+            if refused:
+                raise TriggerError(
+                    400,
+                    "rejected_by_airflow",
+                    f"conf.{refused[1]} is refused by {dag_id}'s Params (a rule of this model, "
+                    "e.g. its instance types: see the DAG's trigger form)",
+                    field=f"conf.{refused[1]}",
+                    airflow_status=airflow_status,
+                ) from exc
             raise TriggerError(
                 400, "rejected_by_airflow", exc.message, airflow_status=airflow_status
             ) from exc
         raise
-    answer = _run_answer(201, dag_run, created=True)
-    answer["dag_paused"] = dag_paused(dag_id)
+    return _run_answer(201, dag_run, created=True) | {"dag_paused": False}
+
+
+def status(dag_id: str, run_id: str, deadline: float = 0.0) -> dict[str, Any]:
+    """The run's state; for a run that has not ended, whether its DAG is paused (it then waits
+    until someone unpauses it) and the command that unpauses it."""
+    answer = _run_answer(200, _get_run(dag_id, run_id, deadline), created=False)
+    if not answer["finished"]:
+        paused = _get_dag(dag_id, deadline).get("is_paused") is True
+        answer["dag_paused"] = paused
+        if paused:
+            answer["unpause_command"] = unpause_command(dag_id)
     return answer
-
-
-def dag_paused(dag_id: str) -> bool | None:
-    """Whether the DAG is paused (its runs then stay queued); None when Airflow does not say."""
-    try:
-        dag = call_airflow("GET", f"/dags/{quote(dag_id, safe='')}")
-    except TriggerError:
-        return None
-    paused = dag.get("is_paused")
-    return paused if isinstance(paused, bool) else None
-
-
-def status(dag_id: str, run_id: str) -> dict[str, Any]:
-    return _run_answer(200, _get_run(dag_id, run_id), created=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -401,10 +554,11 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
                 fields[key] = event[key][:250]
     try:
         request = parse_event(event, allowed_dag_patterns(), max_conf_bytes())
+        deadline = retry_deadline(context)
         if request["action"] == "trigger":
-            answer = trigger(request["dag_id"], request["conf"], request["run_id"])
+            answer = trigger(request["dag_id"], request["conf"], request["run_id"], deadline)
         else:
-            answer = status(request["dag_id"], request["run_id"])
+            answer = status(request["dag_id"], request["run_id"], deadline)
         fields |= {
             "statusCode": answer["statusCode"],
             "run_id": answer["run_id"],

@@ -1,5 +1,5 @@
-"""Parse-time construction shared by the DAG files: the DAG of one model, its default args, tags,
-params and assets. Kept import-light: DAG files import this at parse time.
+"""Parse-time construction shared by the DAG files: the DAG of one model, its default args, tags
+and assets (its params: ``mlops.params``). Kept import-light: DAG files import this at parse time.
 """
 
 from __future__ import annotations
@@ -13,10 +13,7 @@ from mlops.config import DAG_KINDS, Model, models_to_generate
 from mlops.notifications import on_failure
 
 if TYPE_CHECKING:
-    from airflow.sdk import DAG, Asset, Param
-
-MONTH_PARAM_PATTERN = r"^(\d{4}-(0[1-9]|1[0-2]))?$"
-MODEL_PACKAGE_ARN_PATTERN = r"^(arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/.+)?$"
+    from airflow.sdk import DAG, Asset
 
 
 def default_args(model: Model) -> dict[str, Any]:
@@ -80,30 +77,6 @@ def landing_schedule(model: Model, data_kind: str, cron: str | None) -> Any:
     if cron is None:
         return asset
     return AssetOrTimeSchedule(timetable=CronTriggerTimetable(cron, timezone="UTC"), assets=asset)
-
-
-def month_param(what: str) -> Param:
-    from airflow.sdk import Param
-
-    return Param(
-        "",
-        type="string",
-        pattern=MONTH_PARAM_PATTERN,
-        title="Data month",
-        description=f"YYYY-MM of the {what} data; empty: the previous month",
-    )
-
-
-def model_package_param(description: str) -> Param:
-    from airflow.sdk import Param
-
-    return Param(
-        "",
-        type="string",
-        pattern=MODEL_PACKAGE_ARN_PATTERN,
-        title="Model package ARN",
-        description=description,
-    )
 
 
 def model_dag(

@@ -51,6 +51,15 @@ def prepare_sensor(timeout_seconds: int) -> PreExecuteHook:
     return functools.partial(_prepare_sensor, timeout_seconds=timeout_seconds)
 
 
+def tuning_limit(request: Any) -> int:
+    """A tuning request's own MaxRuntimeInSeconds (0 for any other request): it follows the run's
+    HPO budget params, which the parse-time figure cannot know."""
+    if not isinstance(request, dict):
+        return 0
+    limits = request.get("HyperParameterTuningJobConfig", {}).get("ResourceLimits", {})
+    return int(limits.get("MaxRuntimeInSeconds") or 0)
+
+
 def _prepare(
     context: Mapping[str, Any], *, max_runtime_seconds: int, rename_field: str | None
 ) -> None:
@@ -59,13 +68,13 @@ def _prepare(
     from mlops.settings import load_settings
 
     task = context["task"]
+    request = getattr(task, "config", None)
     size_waits(
         task,
         poll_interval_seconds=load_settings().poll_interval_seconds,
-        max_runtime_seconds=max_runtime_seconds,
+        max_runtime_seconds=max(max_runtime_seconds, tuning_limit(request)),
     )
     try_number = context["ti"].try_number
-    request = getattr(task, "config", None)
     if isinstance(request, dict) and try_number > 1:
         refuse_duplicate_job(aws_client("sagemaker"), request)
     if rename_field and isinstance(request, dict):

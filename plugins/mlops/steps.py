@@ -152,9 +152,17 @@ def plan_training(
 
 
 def tuning_request_after_prepare(
-    settings: Settings, model: Model, run: XCom, prepared: XCom
-) -> dict[str, Any]:
-    """The tuning request over the splits the prepare job wrote."""
+    settings: Settings,
+    model: Model,
+    run: XCom,
+    prepared: XCom,
+    *,
+    hyperparameters: Mapping[str, str] | None = None,
+) -> dict[str, Any] | None:
+    """The tuning request over the splits the prepare job wrote; None (no tuning) when the run
+    gives its ``hyperparameters``."""
+    if hyperparameters is not None:
+        return None
     outputs = requests.processing_outputs(prepared["Processing"])
     return requests.tuning_request(
         settings, model, _identity(run), outputs["train"], outputs["validation"]
@@ -162,17 +170,30 @@ def tuning_request_after_prepare(
 
 
 def training_request_after_tuning(
-    settings: Settings, model: Model, run: XCom, prepared: XCom, tuned: XCom
+    settings: Settings,
+    model: Model,
+    run: XCom,
+    prepared: XCom,
+    tuned: XCom | None,
+    *,
+    hyperparameters: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The final training request, with the tuning job's best hyperparameters."""
+    """The final training request, with the tuning job's best hyperparameters, or the run's
+    given ``hyperparameters`` (then there was no tuning job)."""
     outputs = requests.processing_outputs(prepared["Processing"])
+    if hyperparameters is not None:
+        chosen = dict(hyperparameters)
+    elif tuned is None:
+        raise ValueError(f"{model.dag_id('train')}: no tuning result and no hyperparameters given")
+    else:
+        chosen = requests.best_hyperparameters(tuned["Tuning"])
     return requests.training_request(
         settings,
         model,
         _identity(run),
         outputs["train"],
         outputs["validation"],
-        requests.best_hyperparameters(tuned["Tuning"]),
+        chosen,
     )
 
 
@@ -247,13 +268,16 @@ def plan_evaluation(
     run_id: str,
     run_started_at: str,
     package_arn: str = "",
+    champion_package_arn: str = "",
     triggering_extras: Sequence[XCom] = (),
 ) -> dict[str, Any]:
     """Resolve challenger and champion and build the transform request of each.
 
     The challenger: ``package_arn`` (the param), else the newest triggering challenger asset
     event's package, else the newest PendingManualApproval version of the model's group. The
-    champion: the model's current winner (None on the first run: no champion transform).
+    champion: the model's current winner (None on the first run: no champion transform), or the
+    version ``champion_package_arn`` (the param) names; the winners table write stays conditional
+    on the current winner either way.
     """
     source = "the model_package_arn param"
     if not package_arn and triggering_extras:
@@ -266,6 +290,14 @@ def plan_evaluation(
         source = f"the newest {PENDING} version of {group}"
     challenger = describe_candidate(sagemaker, package_arn)
     champion = _winners(dynamodb, settings).current(model.key)
+    if champion_package_arn:
+        if champion_package_arn == package_arn:
+            raise ModelRegistryError(
+                f"{model.dag_id('evaluate')}: champion_package_arn is the challenger itself "
+                f"({package_arn})"
+            )
+        override = describe_candidate(sagemaker, champion_package_arn)
+        champion = {**override, "version": champion["version"] if champion else None}
     run = RunIdentity(
         run_id=run_id, data_month=challenger["data_month"], code_version=settings.code_version
     )

@@ -5,6 +5,7 @@ from airflow.providers.amazon.aws.operators.sagemaker import SageMakerBaseOperat
 from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
 from mlops.config import DAG_KINDS, enabled_models
 from mlops.dag_factory import fallback_cron
+from mlops.params import param_specs
 
 from tests.dags.conftest import QUEUE_URL_PREFIX
 
@@ -21,7 +22,7 @@ GRAPHS = {
         "tuning_request": {"build_requests", "prepare_data"},
         "tune": {"prepare_data", "tuning_request"},
         "training_request": {"build_requests", "prepare_data", "tune"},
-        "train_model": {"training_request", "tune"},
+        "train_model": {"training_request"},
         "model_request": {"build_requests", "train_model"},
         "create_model": {"model_request", "train_model"},
         "register_model_version": {
@@ -104,11 +105,22 @@ def test_task_graph_matches_the_design(dagbag, dag_id):
 
 
 @pytest.mark.parametrize("dag_id", DAG_IDS)
-def test_every_param_is_typed_for_the_trigger_form(dagbag, dag_id):
+def test_every_param_is_typed_titled_and_described_for_the_trigger_form(dagbag, dag_id):
+    kind, model = DAGS[dag_id]
     params = dagbag.dags[dag_id].params
-    assert params
+    assert set(params) == set(param_specs(kind, model))
     for name in params:
-        assert params.get_param(name).schema.get("type") == "string", name
+        param = params.get_param(name)
+        assert param.schema.get("type") and param.schema.get("title"), name
+        assert param.description, name
+    params.validate()  # the model's configured values are valid defaults
+
+
+def test_given_hyperparameters_skip_tune_and_still_train(dagbag):
+    dag = dagbag.dags["train__de"]
+    assert dag.get_task("tuning_request").ignore_downstream_trigger_rules is False
+    assert dag.get_task("tuning_request").downstream_task_ids == {"tune"}
+    assert dag.get_task("training_request").trigger_rule == "none_failed"
 
 
 @pytest.mark.parametrize("dag_id", DAG_IDS)

@@ -41,6 +41,15 @@ def test_waits_take_the_poll_interval_from_settings_and_cover_the_max_runtime():
     assert train_model.max_attempts * train_model.check_interval >= 3600
 
 
+def test_a_tuning_wait_covers_the_runs_own_hpo_budget_over_the_configured_one():
+    # An hpo_max_jobs param raised the tuning job's limit above what the DAG was parsed with.
+    limits = {"MaxRuntimeInSeconds": 9 * 3600, "MaxNumberOfTrainingJobs": 9}
+    config = {"HyperParameterTuningJobConfig": {"ResourceLimits": limits}}
+    tune = SageMakerTuningOperator(task_id="tune", config=config)
+    prepare_sagemaker_task(2 * 3600)({"task": tune, "ti": _Try(1)})
+    assert tune.max_ingestion_time >= 9 * 3600
+
+
 def test_retry_of_an_operator_without_a_name_check_gets_a_new_name(monkeypatch):
     # A retry first asks SageMaker whether an earlier try's job still runs (none here: moto).
     for name, value in {

@@ -5,7 +5,8 @@ are safe, unlike SQLite), ``airflow db migrate``, a DAGs folder with
 this repository's dags/*.py (linked) and ``fixture_dags/`` (look-alike ids the allowlist must
 refuse), serialized with ``airflow dags reserialize``, ``airflow api-server`` on a free
 loopback port with the simple auth manager (one admin user whose password the test writes).
-No scheduler runs: runs stay ``queued`` until a test sets their state through the API.
+No scheduler runs: runs stay ``queued`` until a test sets their state through the API. The DAGs
+are unpaused once (the trigger Lambda refuses a paused DAG; tests of that pause one themselves).
 """
 
 from __future__ import annotations
@@ -27,12 +28,14 @@ from local.postgres import postgres_server
 from local.provision import deploy_trigger_lambda
 from local.stack import LocalStack
 from local.stack.services import mwaa
+from tests.support.flaky_proxy import FlakyProxy
 from tests.support.trigger import (
     AIRFLOW_BIN,
     AIRFLOW_USER,
     FIXTURE_DAGS,
     FUNCTION_NAME,
     MWAA_ENVIRONMENT,
+    NO_RETRY_FUNCTION_NAME,
     REPO,
     UI_BASE,
     AirflowApi,
@@ -129,6 +132,8 @@ def airflow_api(tmp_path_factory, airflow_database):
         expected = {"train__de", "deploy__de", "batch_inference__de", "maintenance__de"}
         served = {d["dag_id"] for d in api.call("GET", "/dags?limit=1000")["dags"]}
         assert expected <= served, f"DAGs missing from Airflow: {expected - served}; see {log}"
+        for dag_id in sorted(served):
+            api.call("PATCH", f"/dags/{dag_id}", {"is_paused": False})
         yield api
     finally:
         server.terminate()
@@ -154,6 +159,13 @@ def stack(tmp_path_factory, airflow_api):
             airflow_ui_base_url=UI_BASE,
             extra_environment={"MAX_CONF_BYTES": "4096"},
         )
+        # The same code answering 502 at Airflow's first 5xx: what its callers retry.
+        deploy_trigger_lambda(
+            running,
+            environment_name=MWAA_ENVIRONMENT,
+            function_name=NO_RETRY_FUNCTION_NAME,
+            extra_environment={"AIRFLOW_RETRY_SECONDS": "0"},
+        )
         yield running
 
 
@@ -168,3 +180,21 @@ def trigger_handler(stack, monkeypatch):
     monkeypatch.delenv("ALLOWED_DAG_PATTERNS", raising=False)
     monkeypatch.delenv("MAX_CONF_BYTES", raising=False)
     return load_handler_module()
+
+
+@pytest.fixture
+def flaky_airflow(stack, airflow_api):
+    """The stack's MWAA forwarding through a ``FlakyProxy`` in front of Airflow (for one test)."""
+    with FlakyProxy(airflow_api.url) as proxy:
+        mwaa.configure(
+            stack, proxy.url, username=airflow_api.username, password=airflow_api.password
+        )
+        try:
+            yield proxy
+        finally:
+            mwaa.configure(
+                stack,
+                airflow_api.url,
+                username=airflow_api.username,
+                password=airflow_api.password,
+            )

@@ -11,33 +11,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import uuid
-from pathlib import Path
 
-from tests.support.trigger import FUNCTION_NAME, UI_BASE
-
-REPO = Path(__file__).resolve().parents[2]
-CLI = REPO / "scripts" / "trigger-dag"
-
-
-def job_environment(stack, **extra: str) -> dict[str, str]:
-    """What a GitLab job has: PATH/HOME, the endpoint and credentials, CI variables."""
-    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp")}
-    env.update(stack.environ())
-    env.update({"PYTHON": sys.executable, "TRIGGER_LAMBDA_NAME": FUNCTION_NAME})
-    env.update(extra)
-    return env
-
-
-def trigger_dag(stack, *args: str, **extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(CLI), *args],
-        env=job_environment(stack, **extra),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+from tests.support.trigger import (
+    CLI,
+    REPO,
+    UI_BASE,
+    job_environment,
+    trigger_dag,
+    until_run_exists,
+    wait_in_background,
+)
 
 
 def test_a_gitlab_job_starts_a_run_with_its_conf_and_prints_id_and_link(stack, airflow_api):
@@ -47,7 +31,7 @@ def test_a_gitlab_job_starts_a_run_with_its_conf_and_prints_id_and_link(stack, a
         "--dag",
         "train__de",
         "--conf",
-        '{"data_month": "2026-10", "model_image_tag": "1.4.0"}',
+        '{"data_month": "2026-10", "hpo_max_jobs": 2}',
         CI_PIPELINE_ID="4711",
         CI_JOB_ID=uuid.uuid4().hex[:6],
     )
@@ -57,9 +41,8 @@ def test_a_gitlab_job_starts_a_run_with_its_conf_and_prints_id_and_link(stack, a
     )
     assert run_id.startswith("gitlab-4711-")
     assert f"url: {UI_BASE}/dags/train__de/runs/{run_id}" in done.stdout
-    assert "warning: train__de is paused in Airflow" in done.stdout
     run = airflow_api.call("GET", f"/dags/train__de/dagRuns/{run_id}")
-    assert run["conf"] == {"data_month": "2026-10", "model_image_tag": "1.4.0"}
+    assert run["conf"] == {"data_month": "2026-10", "hpo_max_jobs": 2}
     assert run["state"] == "queued"
 
 
@@ -74,23 +57,6 @@ def test_a_retried_job_with_the_same_run_id_creates_no_second_run(stack, airflow
     assert "found existing run" in second.stdout
     assert [r["dag_run_id"] for r in airflow_api.runs("evaluate__de")].count(run_id) == 1
     assert f"DAG_RUN_ID={run_id}\n" in (tmp_path / "run.env").read_text()
-
-
-def wait_in_background(stack, dag_id: str, run_id: str, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [str(CLI), "--dag", dag_id, "--run-id", run_id, "--wait", "--poll-interval", "1s", *extra],
-        env=job_environment(stack),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def until_run_exists(airflow_api, dag_id: str, run_id: str) -> None:
-    deadline = time.monotonic() + 60
-    while run_id not in {r["dag_run_id"] for r in airflow_api.runs(dag_id)}:
-        assert time.monotonic() < deadline, f"{run_id} never appeared"
-        time.sleep(0.3)
 
 
 def test_wait_exits_zero_when_the_run_succeeds(stack, airflow_api):

@@ -8,7 +8,7 @@ import uuid
 import botocore
 import pytest
 
-from tests.support.trigger import UI_BASE, LambdaContext, load_handler_module
+from tests.support.trigger import MWAA_ENVIRONMENT, UI_BASE, LambdaContext, load_handler_module
 
 
 def run_id() -> str:
@@ -48,21 +48,50 @@ def test_a_scheme_model_s_dag_is_allowed_by_the_default_patterns(trigger_handler
     assert airflow_api.call("GET", f"/dags/train__de__batteries/dagRuns/{rid}")["dag_run_id"] == rid
 
 
-def test_a_new_run_says_whether_its_dag_is_paused(trigger_handler, airflow_api):
-    airflow_api.call("PATCH", "/dags/evaluate__de", {"is_paused": False})
+def test_a_paused_dag_is_refused_with_409_and_the_command_that_unpauses_it(
+    trigger_handler, airflow_api
+):
+    rid = run_id()
+    airflow_api.call("PATCH", "/dags/evaluate__de", {"is_paused": True})
     try:
-        running = trigger_handler.handler({"dag_id": "evaluate__de"}, LambdaContext())
+        answer = trigger_handler.handler({"dag_id": "evaluate__de", "run_id": rid}, LambdaContext())
     finally:
-        airflow_api.call("PATCH", "/dags/evaluate__de", {"is_paused": True})
-    paused = trigger_handler.handler({"dag_id": "evaluate__de"}, LambdaContext())
+        airflow_api.call("PATCH", "/dags/evaluate__de", {"is_paused": False})
+    assert (answer["statusCode"], answer["error"], answer["field"]) == (
+        409,
+        "dag_paused",
+        "dag_id",
+    ), answer
+    command = (
+        f"aws mwaa invoke-rest-api --name {MWAA_ENVIRONMENT} --method PATCH "
+        """--path /dags/evaluate__de --body '{"is_paused": false}'"""
+    )
+    assert answer["unpause_command"] == command
+    assert command in answer["message"]
+    assert rid not in {r["dag_run_id"] for r in airflow_api.runs("evaluate__de")}
+    unpaused = trigger_handler.handler({"dag_id": "evaluate__de", "run_id": rid}, LambdaContext())
+    assert (unpaused["statusCode"], unpaused["dag_paused"]) == (201, False)
+
+
+def test_status_of_a_waiting_run_says_when_its_dag_was_paused(trigger_handler, airflow_api):
+    rid = run_id()
+    trigger_handler.handler({"dag_id": "deploy__de", "run_id": rid}, LambdaContext())
+    event = {"action": "status", "dag_id": "deploy__de", "run_id": rid}
+    running = trigger_handler.handler(event, LambdaContext())
+    airflow_api.call("PATCH", "/dags/deploy__de", {"is_paused": True})
+    try:
+        paused = trigger_handler.handler(event, LambdaContext())
+    finally:
+        airflow_api.call("PATCH", "/dags/deploy__de", {"is_paused": False})
     assert (running["dag_paused"], paused["dag_paused"]) == (False, True)
+    assert "--path /dags/deploy__de" in paused["unpause_command"]
 
 
 def test_a_retried_trigger_with_the_same_run_id_returns_the_existing_run(
     trigger_handler, airflow_api
 ):
     rid = run_id()
-    event = {"action": "trigger", "dag_id": "train__fr", "conf": {"n": 1}, "run_id": rid}
+    event = {"action": "trigger", "dag_id": "train__fr", "conf": {"hpo_max_jobs": 3}, "run_id": rid}
     first = trigger_handler.handler(event, LambdaContext())
     second = trigger_handler.handler(event, LambdaContext())
     assert (first["statusCode"], first["created"]) == (201, True)
@@ -228,7 +257,11 @@ def test_an_unexpected_exception_becomes_a_500_answer_not_a_crash(trigger_handle
 
 def test_logs_are_json_lines_with_the_request_id_and_no_conf_values(trigger_handler, capsys):
     trigger_handler.handler(
-        {"dag_id": "train__de", "conf": {"token": "s3cr3t-value"}, "run_id": run_id()},
+        {
+            "dag_id": "train__de",
+            "conf": {"hyperparameters": {"token": "s3cr3t-value"}},
+            "run_id": run_id(),
+        },
         LambdaContext("req-log-1"),
     )
     trigger_handler.handler({"dag_id": "nope"}, LambdaContext("req-log-2"))
@@ -252,4 +285,12 @@ def test_the_function_package_needs_nothing_but_the_standard_library_and_boto3()
         if isinstance(node, ast.Import | ast.ImportFrom) and getattr(node, "level", 0) == 0
         for alias in node.names
     }
-    assert imported - set(sys.stdlib_module_names) == {"boto3", "botocore"}
+    own = {path.stem for path in (REPO / "include" / "trigger_lambda").glob("*.py")}
+    assert imported - set(sys.stdlib_module_names) - own == {"boto3", "botocore"}
+    schema_module = (REPO / "include" / "trigger_lambda" / "conf_schema.py").read_text()
+    assert {
+        (node.module if isinstance(node, ast.ImportFrom) else alias.name).split(".")[0]
+        for node in ast.walk(ast.parse(schema_module))
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    } <= set(sys.stdlib_module_names)

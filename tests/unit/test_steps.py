@@ -195,8 +195,7 @@ def test_the_triggering_event_names_the_challenger_when_no_param_does(aws, setti
     assert plan_evaluation(aws, settings)["challenger"]["model_package_arn"] == newer
 
 
-def test_with_a_champion_both_transforms_are_built(aws, settings):
-    arn = registered(aws, settings).value["model_package_arn"]
+def record_champion(aws) -> None:
     aws.winners.record(
         model_key="gb",
         candidate={"model_name": "champion-model", "model_package_arn": "arn:champ"},
@@ -206,6 +205,11 @@ def test_with_a_champion_both_transforms_are_built(aws, settings):
         decided_at="2026-10-01T01:00:00+00:00",
         expected_version=None,
     )
+
+
+def test_with_a_champion_both_transforms_are_built(aws, settings):
+    arn = registered(aws, settings).value["model_package_arn"]
+    record_champion(aws)
     plan = plan_evaluation(aws, settings, package_arn=arn)
     assert plan["champion"]["model_name"] == "champion-model"
     assert plan["champion_transform_request"]["ModelName"] == "champion-model"
@@ -213,6 +217,19 @@ def test_with_a_champion_both_transforms_are_built(aws, settings):
         plan["champion_transform_request"]["TransformJobName"]
         != plan["challenger_transform_request"]["TransformJobName"]
     )
+
+
+def test_a_champion_override_is_compared_but_the_write_stays_on_the_current_winner(aws, settings):
+    challenger = registered(aws, settings, model_name="m-challenger").value["model_package_arn"]
+    override = registered(aws, settings, model_name="m-override").value["model_package_arn"]
+    record_champion(aws)
+    current = aws.winners.current("gb")
+    plan = plan_evaluation(aws, settings, package_arn=challenger, champion_package_arn=override)
+    assert plan["champion"]["model_package_arn"] == override
+    assert plan["champion_transform_request"]["ModelName"] == "m-override"
+    assert plan["champion"]["version"] == current["version"]
+    with pytest.raises(ModelRegistryError, match="champion_package_arn is the challenger"):
+        plan_evaluation(aws, settings, package_arn=challenger, champion_package_arn=challenger)
 
 
 def test_evaluation_request_takes_the_champion_output_only_when_it_ran(settings):
