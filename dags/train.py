@@ -102,7 +102,9 @@ def build_dag(model: Model) -> DAG:
                 hyperparameters=given_hyperparameters(params),
             )
 
-        @task(trigger_rule="none_failed")
+        # Runs when tune was skipped for given hyperparameters, not when the whole run skipped at
+        # its first task (a replayed marker, an s3:TestEvent): that needs one upstream success.
+        @task(trigger_rule="none_failed_min_one_success")
         def training_request(
             run: dict[str, Any], prepared: dict[str, Any], tuned: dict[str, Any] | None, **context
         ) -> dict[str, Any]:

@@ -120,7 +120,7 @@ def test_given_hyperparameters_skip_tune_and_still_train(dagbag):
     dag = dagbag.dags["train__de"]
     assert dag.get_task("tuning_request").ignore_downstream_trigger_rules is False
     assert dag.get_task("tuning_request").downstream_task_ids == {"tune"}
-    assert dag.get_task("training_request").trigger_rule == "none_failed"
+    assert dag.get_task("training_request").trigger_rule == "none_failed_min_one_success"
 
 
 @pytest.mark.parametrize("dag_id", DAG_IDS)
