@@ -44,6 +44,10 @@ TERMINAL_RUN_STATES = frozenset({"success", "failed"})
 _LOUD = re.compile(r"\[(warning|error|critical)\s*\]|\b(WARNING|ERROR|CRITICAL)\b")
 # A leading timestamp, so that a message repeated at every parse is shown once.
 _TIMESTAMP = re.compile(r"^\S*\d{4}-\d\d-\d\d[T ][\d:.,+Z-]+\]?\s*")
+# A structured line's level and message (before its ``[logger]``): a warning that every task
+# repeats (a deprecation, with its own dag_id and run_id) is shown once; an error once per DAG.
+_MESSAGE = re.compile(r"\[(warning|error|critical)\s*\]\s*(.*?)\s+\[[\w.]+\]")
+_DAG_ID = re.compile(r"\bdag_id=(\S+)")
 
 
 class ClusterError(RuntimeError):
@@ -430,6 +434,10 @@ class AirflowCluster:
                 if self.console is None or not _LOUD.search(line):
                     continue
                 key = f"{name}:{_TIMESTAMP.sub('', line)}"
+                if structured := _MESSAGE.search(line):
+                    level, message = structured.groups()
+                    dag = _DAG_ID.search(line) if level != "warning" else None
+                    key = f"{name}:{level}:{message}:{dag.group(1) if dag else ''}"
                 if key not in self._shown:
                     self._shown.add(key)
                     self._say(f"[airflow {name}] {line[:300]}")
