@@ -242,7 +242,8 @@ class AirflowCluster:
         triggerer_capacity: int = 100,
         parse_interval: int = 5,
         username: str = "admin",
-        start_timeout: float = 240.0,
+        # Generous: on a loaded 2-core machine the first parse of every DAG takes minutes.
+        start_timeout: float = 900.0,
         stop_timeout: float = 30.0,
         console: IO[str] | None = sys.stderr,
         postgres_bin_dir: Path | str = DEFAULT_BIN_DIR,

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import sys
 import time
 from pathlib import Path
@@ -33,23 +34,56 @@ sys.path.insert(0, str(ROOT / "plugins"))
 
 from mlops.config import DAG_KINDS, enabled_models  # noqa: E402
 from mlops.pools import POOLS_FILE, Pool, load_pools, oversized_tasks  # noqa: E402
-from trigger_dag import parse_duration  # noqa: E402 - scripts/ is on sys.path
+from trigger_dag import (  # noqa: E402 - scripts/ is on sys.path
+    BACKOFF_BASE_SECONDS,
+    BACKOFF_CAP_SECONDS,
+    parse_duration,
+)
 
 DAG_POLL_SECONDS = 15
 
 
 class SyncError(Exception):
-    """The sync was refused or an Airflow call failed; the message names the call."""
+    """The sync was refused or an Airflow call failed; the message names the call.
+    ``transient``: Airflow answered 5xx or not at all, so the call may be tried again."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 class Airflow:
     """Airflow's REST API (v2) through MWAA InvokeRestApi."""
 
-    def __init__(self, client: Any, environment: str) -> None:
+    def __init__(self, client: Any, environment: str, retry_deadline: float = 120.0) -> None:
         self.client = client
         self.environment = environment
+        self.retry_deadline = retry_deadline
 
     def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+        """``call_once``, Airflow's 5xx (or no answer from it) retried for ``retry_deadline``
+        seconds with exponential backoff and full jitter: every call here is idempotent (GET,
+        PATCH to a value, POST of a pool only after its GET said 404). Hand-written for the same
+        reason as trigger_dag's: MWAA wraps Airflow's 5xx in an answer no botocore retry mode
+        retries (throttling and connection errors botocore's standard mode does retry)."""
+        deadline = time.monotonic() + self.retry_deadline
+        attempt = 0
+        while True:
+            try:
+                return self.call_once(method, path, body)
+            except SyncError as exc:
+                delay = random.uniform(
+                    0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)
+                )
+                if not exc.transient or time.monotonic() + delay >= deadline:
+                    raise
+                attempt += 1
+                print(f"transient failure, retry {attempt} in {delay:.1f} s: {exc}", flush=True)
+                time.sleep(delay)
+
+    def call_once(
+        self, method: str, path: str, body: dict[str, Any] | None = None
+    ) -> tuple[int, Any]:
         """(Airflow's status, its answer); a 404 is an answer, other errors raise SyncError."""
         from botocore.exceptions import BotoCoreError, ClientError
 
@@ -66,7 +100,8 @@ class Airflow:
             error = exc.response.get("Error", {})
             raise SyncError(
                 f"{method} {path} on MWAA environment {self.environment}: "
-                f"{error.get('Code')} {status or ''} {answer or error.get('Message', '')}"
+                f"{error.get('Code')} {status or ''} {answer or error.get('Message', '')}",
+                transient=isinstance(status, int) and status >= 500,
             ) from exc
         except BotoCoreError as exc:
             raise SyncError(
@@ -156,6 +191,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--countries-file", type=Path, help="default: the library's ($MLOPS_COUNTRIES_FILE, ...)"
     )
     parser.add_argument(
+        "--retry-deadline",
+        type=parse_duration,
+        default=120.0,
+        help="how long one Airflow call may be retried after a 5xx (default 2m)",
+    )
+    parser.add_argument(
         "--dag-wait",
         type=parse_duration,
         default=0.0,
@@ -178,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{args.pools_file}, environment '{args.environment}': tasks that would never run:"
                 "\n  " + "\n  ".join(too_big)
             )
-        airflow = Airflow(mwaa_client(), args.mwaa_environment)
+        airflow = Airflow(mwaa_client(), args.mwaa_environment, args.retry_deadline)
         dag_ids = [model.dag_id(kind) for model in models for kind in DAG_KINDS]
         changes = sync_pools(airflow, pools)
         changes += unpause_dags(airflow, dag_ids, args.dag_wait)

@@ -400,9 +400,16 @@ def compare(
         expected_version=champion["version"] if champion else None,
     )
     reasons = list(decision.reasons)
+    package_arn = challenger["model_package_arn"]
+    same_package_won = False
     if result.outcome == "lost_race":
         reasons.append(LOST_RACE_REASON)
-    set_approval(sagemaker, challenger["model_package_arn"], result.won, reasons)
+        # Two evaluations of one challenger raced (a retried or re-triggered run): the one that
+        # won approves it; rejecting it here would leave the winner naming a Rejected package.
+        current = _winners(dynamodb, settings).current(model.key) or {}
+        same_package_won = current.get("model_package_arn") == package_arn
+    if not same_package_won:
+        set_approval(sagemaker, package_arn, result.won, reasons)
     return Reported(
         {"winner_changed": result.won, "outcome": result.outcome, **candidate},
         {

@@ -108,3 +108,17 @@ def test_a_model_airflow_does_not_serve_fails_naming_its_dags(stack, tmp_path):
     assert "Airflow does not serve train__nl, evaluate__nl, deploy__nl, batch_inference__nl" in (
         done.stderr
     )
+
+
+def test_sync_retries_airflow_5xx_and_gives_up_at_its_deadline(stack, airflow_api, flaky_airflow):
+    # Airflow answers 500 twice to the first pool read: the sync retries and completes.
+    plan = flaky_airflow.fail("GET", r"/pools/sagemaker_processing$", 2)
+    done = sync(stack)
+    assert done.returncode == 0, done.stderr
+    assert plan.hits == 2
+    assert "transient failure, retry 2 in" in done.stdout
+    # Failing for good: it stops at --retry-deadline, naming the call.
+    flaky_airflow.fail("GET", r"/pools/sagemaker_processing$", None)
+    done = sync(stack, "--retry-deadline", "3s")
+    assert done.returncode == 1
+    assert "GET /pools/sagemaker_processing" in done.stderr

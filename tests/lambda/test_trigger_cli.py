@@ -25,7 +25,6 @@ from tests.support.trigger import (
 
 
 def test_a_gitlab_job_starts_a_run_with_its_conf_and_prints_id_and_link(stack, airflow_api):
-    airflow_api.call("PATCH", "/dags/train__de", {"is_paused": True})  # a person paused it
     done = trigger_dag(
         stack,
         "--dag",

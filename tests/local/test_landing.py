@@ -16,7 +16,22 @@ MODELS = [get_model("de"), get_model("de-batteries"), get_model("gb")]
 
 @pytest.fixture(scope="module")
 def landing(stack):
-    settings = provision(stack.client, load_local_settings())
+    # The session stack is shared (moto keeps one state per process) and other modules
+    # provision the local settings' names on it: this module's environment has its own.
+    ours = "mlops-landing"
+    settings = provision(
+        stack.client,
+        load_local_settings()
+        | {
+            "name_prefix": "mlopsland",
+            "environment": "landing",
+            "data_bucket": f"{ours}-data",
+            "model_bucket": f"{ours}-models",
+            "winners_table": f"{ours}-winners",
+            "sns_topic_arn": f"arn:aws:sns:eu-west-1:123456789012:{ours}-notifications",
+            "sagemaker_execution_role_arn": f"arn:aws:iam::123456789012:role/{ours}-sagemaker",
+        },
+    )
     url_prefix = provision_landing(stack.client, settings, MODELS)
     sqs = stack.client("sqs")
     # S3 announces a new notification configuration with an s3:TestEvent on every queue.
@@ -43,7 +58,7 @@ def test_each_model_and_kind_has_an_encrypted_queue_with_a_dead_letter_queue(sta
             assert attributes["KmsMasterKeyId"] == settings["kms_key_arn"]
             redrive = json.loads(attributes["RedrivePolicy"])
             assert redrive["deadLetterTargetArn"].endswith(
-                events.queue_name("mlops-local", model, kind) + "-dlq"
+                events.queue_name("mlopsland-landing", model, kind) + "-dlq"
             )
 
 

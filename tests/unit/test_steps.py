@@ -318,6 +318,27 @@ def test_compare_rejects_a_challenger_below_the_floor_and_keeps_no_winner(aws, s
     assert "absolute floor" in outcome.metrics["reasons"]
 
 
+def test_two_evaluations_of_one_challenger_racing_leave_it_approved(aws, settings):
+    package = registered(aws, settings, model_name="m-raced").value
+    plan = plan_evaluation(aws, settings, package_arn=package["model_package_arn"])
+    # The other evaluation of the same package promoted it after this one read "no champion".
+    compare(
+        aws,
+        settings,
+        plan["challenger"],
+        None,
+        evaluation_outputs(aws, settings, 0.9),
+        run_id="manual__concurrent",
+    )
+    outcome = compare(
+        aws, settings, plan["challenger"], None, evaluation_outputs(aws, settings, 0.9)
+    )
+    assert outcome.value["outcome"] == "lost_race"
+    described = aws.sagemaker.describe_model_package(ModelPackageName=package["model_package_arn"])
+    assert described["ModelApprovalStatus"] == "Approved"
+    assert aws.winners.current("gb")["model_package_arn"] == package["model_package_arn"]
+
+
 def test_compare_that_loses_the_race_says_so_and_rejects(aws, settings):
     first = registered(aws, settings, model_name="m-first").value
     second = registered(aws, settings, model_name="m-second").value
