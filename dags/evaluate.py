@@ -12,9 +12,9 @@ the challenger is transformed, and it wins if it passes the floor).
 2. **transform_challenger** ∥ **has_champion** → **transform_champion** — batch transforms.
 3. **evaluation_request** → **evaluate_models** — processing job `evaluate`: metrics.json,
    per_item.jsonl, report.html.
-4. **compare** — pure decision (floor, margin, McNemar, recall tolerance) → conditional write to
-   the winners table → approve/reject the registry version.
-5. **winner_changed** → **publish_winner** — the model's winner asset event, only on change.
+4. **decide** — the automatic decision (floor, margin, McNemar, recall tolerance); writes nothing.
+5. **compare** — conditional write to the winners table → approve/reject the registry version.
+6. **winner_changed** → **publish_winner** — the model's winner asset event, only on change.
 
 A failed evaluation stops before compare: the winner never changes then.
 """
@@ -99,19 +99,34 @@ def build_dag(model: Model) -> DAG:
                 load_settings(), model, run, challenger, challenger_result, champion_result
             )
 
+        @task
+        def decide(
+            challenger: dict[str, Any],
+            champion: dict[str, Any] | None,
+            evaluated: dict[str, Any],
+        ) -> dict[str, Any]:
+            from mlops import steps
+
+            return steps.decide_evaluation(
+                aws_client("s3"),
+                model,
+                challenger=challenger,
+                champion=champion,
+                evaluated=evaluated,
+            )
+
         @task(on_success_callback=on_success("compare"))
         def compare(
             run: dict[str, Any],
             run_started: str,
             challenger: dict[str, Any],
             champion: dict[str, Any] | None,
-            evaluated: dict[str, Any],
+            decided: dict[str, Any],
             **context: Any,
         ) -> dict[str, Any]:
             from mlops import steps
 
-            outcome = steps.compare(
-                aws_client("s3"),
+            outcome = steps.record_decision(
                 aws_client("sagemaker"),
                 aws_resource("dynamodb"),
                 load_settings(),
@@ -120,7 +135,7 @@ def build_dag(model: Model) -> DAG:
                 run_started_at=run_started,
                 challenger=challenger,
                 champion=champion,
-                evaluated=evaluated,
+                decided=decided,
             )
             return with_metrics(context, outcome)
 
@@ -166,12 +181,13 @@ def build_dag(model: Model) -> DAG:
             deferrable=True,
             pre_execute=prepare_evaluation_job,
         )
+        decided = decide(requests["challenger"], requests["champion"], evaluate_models.output)
         comparison = compare(
             requests["run"],
             requests["run_started_at"],
             requests["challenger"],
             requests["champion"],
-            evaluate_models.output,
+            decided,
         )
         chain(has_champion(requests["champion"]), transform_champion)
         chain([transform_challenger, transform_champion], evaluation)

@@ -348,25 +348,20 @@ def evaluation_request_after_transforms(
     )
 
 
-def compare(
+def decide_evaluation(
     s3: Any,
-    sagemaker: Any,
-    dynamodb: Any,
-    settings: Settings,
     model: Model,
     *,
-    run: XCom,
-    run_started_at: str,
     challenger: XCom,
     champion: XCom | None,
     evaluated: XCom,
-    decided_at: str | None = None,
-) -> Reported:
-    """Decide challenger vs champion from the evaluation, record it, approve or reject.
+) -> dict[str, Any]:
+    """The automatic decision from the evaluation's outputs; writes nothing.
 
-    Reads metrics.json and per_item.jsonl the evaluate job wrote, decides (``comparison.decide``),
-    records the decision in the winners table (conditional write: a lost race keeps the stored
-    winner and says so), then approves the registry version if it won and rejects it otherwise.
+    Reads metrics.json and per_item.jsonl the evaluate job wrote and decides
+    (``comparison.decide``). The value (``decided``) is what ``record_decision`` records:
+    ``decision`` (``Decision.as_dict()``), ``candidate`` (the winners-table fields of the
+    challenger) and ``report_uri``.
     """
     report_uri = requests.processing_outputs(evaluated["Processing"])["evaluation"]
     metrics = json.loads(read_s3_text(s3, report_uri + "metrics.json"))
@@ -390,16 +385,49 @@ def compare(
         "report_uri": report_uri + "report.html",
         "metrics": {key: metrics["challenger"][key] for key in ("accuracy", "macro_f1")},
     }
+    return {
+        "decision": decision.as_dict(),
+        "candidate": candidate,
+        "report_uri": report_uri + "report.html",
+    }
+
+
+def record_decision(
+    sagemaker: Any,
+    dynamodb: Any,
+    settings: Settings,
+    model: Model,
+    *,
+    run: XCom,
+    run_started_at: str,
+    challenger: XCom,
+    champion: XCom | None,
+    decided: XCom,
+    decided_at: str | None = None,
+) -> Reported:
+    """Record ``decided`` (``decide_evaluation``'s value) and approve or reject the version.
+
+    The winners table write is conditional: a lost race keeps the stored winner and says so.
+    ``decided`` may carry ``approval`` (who decided, when, how: a person's answer replaces the
+    automatic ``decision["promote"]``); it is recorded with the decision.
+    """
+    decision = dict(decided["decision"])
+    candidate = dict(decided["candidate"])
+    approval = decided.get("approval")
+    if approval:
+        decision["approval"] = dict(approval)
     result = _winners(dynamodb, settings).record(
         model_key=model.key,
         candidate=candidate,
-        decision=decision.as_dict(),
+        decision=decision,
         run_id=run["run_id"],
         run_started_at=run_started_at,
         decided_at=decided_at or datetime.now(UTC).isoformat(),
         expected_version=champion["version"] if champion else None,
     )
-    reasons = list(decision.reasons)
+    reasons = list(decision["reasons"])
+    if approval:
+        reasons.append(approval_reason(approval))
     package_arn = challenger["model_package_arn"]
     same_package_won = False
     if result.outcome == "lost_race":
@@ -410,18 +438,60 @@ def compare(
         same_package_won = current.get("model_package_arn") == package_arn
     if not same_package_won:
         set_approval(sagemaker, package_arn, result.won, reasons)
+    champion_score = decision.get("champion_score")
+    p_value = decision.get("p_value")
     return Reported(
         {"winner_changed": result.won, "outcome": result.outcome, **candidate},
         {
             "outcome": result.outcome,
-            "challenger_macro_f1": decision.challenger_score,
-            "champion_macro_f1": decision.champion_score
-            if decision.champion_score is not None
-            else "none",
-            "p_value": decision.p_value if decision.p_value is not None else "n/a",
+            "challenger_macro_f1": decision["challenger_score"],
+            "champion_macro_f1": champion_score if champion_score is not None else "none",
+            "p_value": p_value if p_value is not None else "n/a",
             "model_package_arn": challenger["model_package_arn"],
             "reasons": " | ".join(reasons),
         },
+    )
+
+
+def approval_reason(approval: XCom) -> str:
+    """One line for a recorded approval: who (or what) decided, when, and their comment."""
+    line = f"{approval.get('mode', 'human')} approval by {approval.get('by', '?')}"
+    if approval.get("at"):
+        line += f" at {approval['at']}"
+    if approval.get("comment"):
+        line += f": {approval['comment']}"
+    return line
+
+
+def compare(
+    s3: Any,
+    sagemaker: Any,
+    dynamodb: Any,
+    settings: Settings,
+    model: Model,
+    *,
+    run: XCom,
+    run_started_at: str,
+    challenger: XCom,
+    champion: XCom | None,
+    evaluated: XCom,
+    decided_at: str | None = None,
+) -> Reported:
+    """``decide_evaluation`` then ``record_decision``: the automatic path in one call."""
+    decided = decide_evaluation(
+        s3, model, challenger=challenger, champion=champion, evaluated=evaluated
+    )
+    return record_decision(
+        sagemaker,
+        dynamodb,
+        settings,
+        model,
+        run=run,
+        run_started_at=run_started_at,
+        challenger=challenger,
+        champion=champion,
+        decided=decided,
+        decided_at=decided_at,
     )
 
 

@@ -39,7 +39,8 @@ GRAPHS = {
         "transform_champion": {"build_requests", "has_champion"},
         "evaluation_request": {"build_requests", "transform_challenger", "transform_champion"},
         "evaluate_models": {"evaluation_request"},
-        "compare": {"build_requests", "evaluate_models"},
+        "decide": {"build_requests", "evaluate_models"},
+        "compare": {"build_requests", "decide"},
         "winner_changed": {"compare"},
         "publish_winner": {"compare", "winner_changed"},
     },
@@ -222,5 +223,6 @@ def test_a_failed_evaluation_never_reaches_the_winner_write(dagbag, key):
     # compare (the only writer of the winners table) needs every upstream to succeed;
     # only the step after the optional champion transform tolerates its skip.
     assert dag.get_task("compare").trigger_rule == "all_success"
+    assert dag.get_task("decide").trigger_rule == "all_success"
     assert dag.get_task("evaluate_models").trigger_rule == "all_success"
     assert dag.get_task("evaluation_request").trigger_rule == "none_failed"
