@@ -383,6 +383,9 @@ def decide_evaluation(
         "test_set_uri": challenger["test_features_uri"],
         "image_digest": challenger.get("image_digest", ""),
         "report_uri": report_uri + "report.html",
+        # The challenger's training-data profile (prepare's profile.json): the reference the
+        # next month's data gates and the batch drift compare against once it is the winner.
+        "profile_uri": challenger.get("profile_uri", ""),
         "metrics": {key: metrics["challenger"][key] for key in ("accuracy", "macro_f1")},
     }
     return {
