@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import pytest
-
 from ml_common.drift import class_distance, compare_profiles, profile_records
 
 
