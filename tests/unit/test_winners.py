@@ -293,7 +293,9 @@ def test_a_retried_kept_champion_writes_no_second_history_item(registry):
         registry, "m2", "run2", "2026-11-02T00:00:00", 1, promote=False, decided="2026-11-02T02:00"
     )
     assert again == first
-    assert [h["run_id"] for h in registry.history(COUNTRY)] == ["run1", "run2"]
+    history = registry.history(COUNTRY)
+    assert [h["run_id"] for h in history] == ["run1", "run2"]
+    assert history[-1]["decided_at"] == "2026-11-02T01:00"  # the first write, not overwritten
 
 
 def test_a_retried_promotion_returns_the_first_result_and_writes_nothing(registry):
