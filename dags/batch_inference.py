@@ -79,6 +79,7 @@ def build_dag(model: Model) -> DAG:
                 model,
                 run_id=context["run_id"],
                 data_month=month,
+                sagemaker=aws_client("sagemaker"),
             )
 
         @task

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from mlops.winners import table_key_schema
+from mlops.winners import history_table_name, table_key_schema
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_SETTINGS_FILE = REPO_ROOT / "include" / "config" / "settings.local.json"
@@ -104,12 +104,15 @@ def provision(client_for: ClientFactory, settings: dict[str, Any]) -> dict[str, 
             },
         )
 
-    client_for("dynamodb").create_table(
-        TableName=settings["winners_table"],
-        **table_key_schema(),
-        BillingMode="PAY_PER_REQUEST",
-        SSESpecification={"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": key["Arn"]},
-    )
+    dynamodb = client_for("dynamodb")
+    settings.setdefault("winners_history_table", history_table_name(settings["winners_table"]))
+    for table in (settings["winners_table"], settings["winners_history_table"]):
+        dynamodb.create_table(
+            TableName=table,
+            **table_key_schema(),
+            BillingMode="PAY_PER_REQUEST",
+            SSESpecification={"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": key["Arn"]},
+        )
 
     topic_name = settings["sns_topic_arn"].rsplit(":", 1)[1]
     settings["sns_topic_arn"] = client_for("sns").create_topic(

@@ -19,8 +19,18 @@ def aws_client(service: str) -> Any:
     return AwsBaseHook(aws_conn_id=AWS_CONN_ID, client_type=service).get_conn()
 
 
-def aws_resource(service: str) -> Any:
-    """A boto3 service resource (``dynamodb``) from the Airflow connection."""
-    from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
+# botocore's standard retry mode for the resources (the winners tables): throttled and
+# transient requests are retried with jittered backoff. The connection's own ``config_kwargs``
+# win where they set the same option. botocore never retries a cancelled transaction: the
+# winners registry does that itself (mlops.winners).
+RESOURCE_RETRIES = {"mode": "standard", "max_attempts": 5}
 
-    return AwsBaseHook(aws_conn_id=AWS_CONN_ID, resource_type=service).get_conn()
+
+def aws_resource(service: str) -> Any:
+    """A boto3 service resource (``dynamodb``) from the Airflow connection, with retries."""
+    from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
+    from botocore.config import Config
+
+    hook = AwsBaseHook(aws_conn_id=AWS_CONN_ID, resource_type=service)
+    config = Config(retries=dict(RESOURCE_RETRIES)).merge(hook.config)
+    return hook.get_resource_type(region_name=hook.region_name, config=config)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from mlops.winners import history_table_name
 
 SETTINGS_VARIABLE = "mlops_settings"
 
@@ -34,6 +36,9 @@ class Settings(BaseModel):
     subnet_ids: list[str] = Field(default_factory=list)
     security_group_ids: list[str] = Field(default_factory=list)
     winners_table: str
+    # The winners' append-only history (its own table: the MWAA role may only put, get and
+    # query there); default "<winners_table>-history".
+    winners_history_table: str = ""
     sns_topic_arn: str
     slack_connection_id: str
     processing_image_uri: str
@@ -44,6 +49,14 @@ class Settings(BaseModel):
     airflow_base_url: str = ""
     enable_network_isolation: bool = True
     code_version: str = "unknown"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _derive_history_table(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not data.get("winners_history_table"):
+            if isinstance(data.get("winners_table"), str):
+                return {**data, "winners_history_table": history_table_name(data["winners_table"])}
+        return data
 
 
 def parse_settings(value: str | dict[str, Any], source: str = SETTINGS_VARIABLE) -> Settings:

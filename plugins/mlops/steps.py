@@ -55,7 +55,9 @@ def _identity(run: XCom) -> RunIdentity:
 
 
 def _winners(dynamodb: Any, settings: Settings) -> WinnersRegistry:
-    return WinnersRegistry(dynamodb.Table(settings.winners_table))
+    return WinnersRegistry(
+        dynamodb.Table(settings.winners_table), dynamodb.Table(settings.winners_history_table)
+    )
 
 
 def read_s3_text(s3: Any, uri: str) -> str:
@@ -410,7 +412,11 @@ def record_decision(
 ) -> Reported:
     """Record ``decided`` (``decide_evaluation``'s value) and approve or reject the version.
 
-    The winners table write is conditional: a lost race keeps the stored winner and says so.
+    The winner always names an Approved version: a promotion approves the version first, then
+    writes the winner conditionally; a lost race then rejects it, unless the race's winner is the
+    same version. Idempotent per run (``run_id``, ``run_started_at``): a retried task records
+    nothing again and reports the first result. Transient DynamoDB errors that outlast the
+    retries raise (``WinnersWriteError``): nothing is recorded or rejected, Airflow retries.
     ``decided`` may carry ``approval`` (who decided, when, how: a person's answer replaces the
     automatic ``decision["promote"]``); it is recorded with the decision.
     """
@@ -419,28 +425,43 @@ def record_decision(
     approval = decided.get("approval")
     if approval:
         decision["approval"] = dict(approval)
-    result = _winners(dynamodb, settings).record(
-        model_key=model.key,
-        candidate=candidate,
-        decision=decision,
-        run_id=run["run_id"],
-        run_started_at=run_started_at,
-        decided_at=decided_at or datetime.now(UTC).isoformat(),
-        expected_version=champion["version"] if champion else None,
-    )
     reasons = list(decision["reasons"])
     if approval:
         reasons.append(approval_reason(approval))
     package_arn = challenger["model_package_arn"]
-    same_package_won = False
+    winners = _winners(dynamodb, settings)
+    result = winners.recorded(model.key, run_id=run["run_id"], run_started_at=run_started_at)
+    if result is None:
+        promote = bool(decision.get("promote"))
+        if promote:
+            # Before the winner write: a failed approval leaves the winner as it was.
+            set_approval(sagemaker, package_arn, True, reasons)
+        try:
+            result = winners.record(
+                model_key=model.key,
+                candidate=candidate,
+                decision=decision,
+                run_id=run["run_id"],
+                run_started_at=run_started_at,
+                decided_at=decided_at or datetime.now(UTC).isoformat(),
+                expected_version=champion["version"] if champion else None,
+            )
+        except Exception as exc:
+            if promote and challenger.get("approval_status") == PENDING:
+                _withdraw_approval(sagemaker, package_arn, exc)
+            raise
+    elif result.won and approval_status(sagemaker, package_arn) != APPROVED:
+        # A retry of a run whose winner write went through but whose task failed after it.
+        set_approval(sagemaker, package_arn, True, reasons)
     if result.outcome == "lost_race":
         reasons.append(LOST_RACE_REASON)
         # Two evaluations of one challenger raced (a retried or re-triggered run): the one that
         # won approves it; rejecting it here would leave the winner naming a Rejected package.
-        current = _winners(dynamodb, settings).current(model.key) or {}
-        same_package_won = current.get("model_package_arn") == package_arn
-    if not same_package_won:
-        set_approval(sagemaker, package_arn, result.won, reasons)
+        current = winners.current(model.key) or {}
+        if current.get("model_package_arn") != package_arn:
+            set_approval(sagemaker, package_arn, False, reasons)
+    elif not result.won:
+        set_approval(sagemaker, package_arn, False, reasons)
     champion_score = decision.get("champion_score")
     p_value = decision.get("p_value")
     return Reported(
@@ -454,6 +475,22 @@ def record_decision(
             "reasons": " | ".join(reasons),
         },
     )
+
+
+def _withdraw_approval(sagemaker: Any, package_arn: str, cause: Exception) -> None:
+    """Put a version approved for a winner write that failed back to PendingManualApproval, so it
+    stays a challenger (best effort: the task fails on ``cause`` either way)."""
+    try:
+        sagemaker.update_model_package(
+            ModelPackageArn=package_arn,
+            ModelApprovalStatus=PENDING,
+            ApprovalDescription=(
+                f"approval withdrawn: the winners table write failed ({cause}); "
+                "the evaluation's retry decides again"
+            )[:1024],
+        )
+    except Exception as withdraw_error:  # the write's error is the one to raise
+        cause.add_note(f"withdrawing the approval of {package_arn} failed too: {withdraw_error}")
 
 
 def approval_reason(approval: XCom) -> str:
@@ -604,14 +641,30 @@ def plan_month(settings: Settings, model: Model, *, data_month: str) -> dict[str
 
 
 def plan_batch(
-    dynamodb: Any, settings: Settings, model: Model, *, run_id: str, data_month: str
+    dynamodb: Any,
+    settings: Settings,
+    model: Model,
+    *,
+    run_id: str,
+    data_month: str,
+    sagemaker: Any,
 ) -> dict[str, Any]:
-    """The model's winner and the batch transform request with it; refuse without a winner."""
+    """The model's winner and the batch transform request with it; refuse without a winner,
+    and refuse a winner whose version the registry does not hold as Approved."""
+    dag_id = model.dag_id("batch_inference")
     winner = _winners(dynamodb, settings).current(model.key)
     if winner is None:
-        raise RuntimeError(
-            f"{model.dag_id('batch_inference')}: no winner in table {settings.winners_table}; "
+        raise ModelRegistryError(
+            f"{dag_id}: no winner in table {settings.winners_table}; "
             f"run {model.dag_id('train')} and {model.dag_id('evaluate')} first"
+        )
+    status = approval_status(sagemaker, winner["model_package_arn"])
+    if status != APPROVED:
+        raise ModelRegistryError(
+            f"{dag_id}: the winner of {model.key} in table {settings.winners_table} "
+            f"(model {winner['model_name']}, package {winner['model_package_arn']}) is {status}; "
+            "only Approved versions score batches: approve it in the model registry if it "
+            f"should serve, or run {model.dag_id('evaluate')} to crown an Approved version"
         )
     run = RunIdentity(run_id=run_id, data_month=data_month, code_version=settings.code_version)
     return {

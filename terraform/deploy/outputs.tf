@@ -51,6 +51,11 @@ output "winners_table" {
   value       = module.platform.settings.winners_table
 }
 
+output "winners_history_table" {
+  description = "Environment setting winners_history_table (docs/interfaces.md)."
+  value       = module.platform.settings.winners_history_table
+}
+
 output "sns_topic_arn" {
   description = "Environment setting sns_topic_arn (docs/interfaces.md)."
   value       = module.platform.settings.sns_topic_arn

@@ -130,7 +130,7 @@ variable "sns_subscriptions" {
 }
 
 variable "winners_table_deletion_protection" {
-  description = "Deletion protection of the winners table."
+  description = "Deletion protection of the winners and winners history tables."
   type        = bool
   default     = true
 }

@@ -41,8 +41,10 @@ def state():
 
 
 def winners_items(local, prefix):
+    # CURRENT lives in the winners table, HISTORY# items in its own history table.
+    table = "winners_table" if prefix == "CURRENT" else "winners_history_table"
     response = local.stack.client("dynamodb").query(
-        TableName=local.settings["winners_table"],
+        TableName=local.settings[table],
         KeyConditionExpression="pk = :cc AND begins_with(sk, :prefix)",
         ExpressionAttributeValues={":cc": {"S": COUNTRY}, ":prefix": {"S": prefix}},
         ConsistentRead=True,

@@ -122,17 +122,21 @@ def test_ecr_repositories_are_named_after_the_images_under_the_name_prefix():
 
 
 def test_winners_table_has_the_key_schema_the_library_uses():
-    from mlops.winners import table_key_schema
+    from mlops.winners import HISTORY_TABLE_SUFFIX, table_key_schema
 
     schema = table_key_schema()
     keys = {k["KeyType"]: k["AttributeName"] for k in schema["KeySchema"]}
-    (table,) = [b for _, _, b in all_labelled_blocks("resource", "aws_dynamodb_table")]
-    assert (table["hash_key"], table["range_key"]) == (keys["HASH"], keys["RANGE"])
-    assert {(a["name"], a["type"]) for a in table["attribute"]} == {
-        (a["AttributeName"], a["AttributeType"]) for a in schema["AttributeDefinitions"]
-    }
-    assert table["point_in_time_recovery"][0]["enabled"] is True
-    assert table["deletion_protection_enabled"] == "${var.deletion_protection}"
+    tables = {n: b for _, n, b in all_labelled_blocks("resource", "aws_dynamodb_table")}
+    # The winners (CURRENT) and their append-only history, named as mlops.settings derives it.
+    assert sorted(tables) == ["history", "this"]
+    assert tables["history"]["name"] == "${var.name}" + HISTORY_TABLE_SUFFIX
+    for table in tables.values():
+        assert (table["hash_key"], table["range_key"]) == (keys["HASH"], keys["RANGE"])
+        assert {(a["name"], a["type"]) for a in table["attribute"]} == {
+            (a["AttributeName"], a["AttributeType"]) for a in schema["AttributeDefinitions"]
+        }
+        assert table["point_in_time_recovery"][0]["enabled"] is True
+        assert table["deletion_protection_enabled"] == "${var.deletion_protection}"
     assert variable_default("winners_table", "deletion_protection") is True
 
 

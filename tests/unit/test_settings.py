@@ -38,3 +38,10 @@ def test_unset_variable_says_where_it_should_come_from(monkeypatch):
     monkeypatch.delenv("AIRFLOW_VAR_MLOPS_SETTINGS", raising=False)
     with pytest.raises(SettingsError, match="airflow/variables/mlops_settings"):
         load_settings()
+
+
+def test_the_winners_history_table_defaults_to_the_winners_tables_sibling(settings_dict):
+    assert "winners_history_table" not in settings_dict  # derived, so renaming one renames both
+    assert parse_settings(settings_dict).winners_history_table == "mlops-local-winners-history"
+    named = parse_settings(settings_dict | {"winners_history_table": "audit-history"})
+    assert named.winners_history_table == "audit-history"

@@ -9,14 +9,16 @@ import json
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from mlops import sagemaker_requests as requests
-from mlops import steps
+from mlops import steps, winners
 from mlops.config import get_model
 from mlops.deployment import DeploymentError
 from mlops.model_registry import ModelRegistryError
-from mlops.winners import WinnersRegistry, table_key_schema
+from mlops.winners import WinnersRegistry, WinnersWriteError, table_key_schema
 from moto import mock_aws
 
+from tests.support.botocore_faults import cancelled, inject, service_error
 from tests.unit.conftest import DEFAULT_COUNTRIES
 
 REGION = "eu-west-1"
@@ -39,10 +41,11 @@ class Aws:
                 Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION}
             )
         self.winners = WinnersRegistry(
-            self.dynamodb.create_table(
-                TableName=settings.winners_table,
-                **table_key_schema(),
-                BillingMode="PAY_PER_REQUEST",
+            *(
+                self.dynamodb.create_table(
+                    TableName=name, **table_key_schema(), BillingMode="PAY_PER_REQUEST"
+                )
+                for name in (settings.winners_table, settings.winners_history_table)
             )
         )
 
@@ -268,7 +271,15 @@ def evaluation_outputs(aws, settings, challenger_f1, champion_f1=None, per_item=
     return {"Processing": request}
 
 
-def compare(aws, settings, challenger, champion, evaluated, run_id=RUN_ID):
+def compare(
+    aws,
+    settings,
+    challenger,
+    champion,
+    evaluated,
+    run_id=RUN_ID,
+    decided_at="2026-11-22T04:00:00+00:00",
+):
     run = {**planned(settings)["run"], "run_id": run_id}
     return steps.compare(
         aws.s3,
@@ -281,7 +292,7 @@ def compare(aws, settings, challenger, champion, evaluated, run_id=RUN_ID):
         challenger=challenger,
         champion=champion,
         evaluated=evaluated,
-        decided_at="2026-11-22T04:00:00+00:00",
+        decided_at=decided_at,
     )
 
 
@@ -362,6 +373,140 @@ def test_compare_that_loses_the_race_says_so_and_rejects(aws, settings):
     assert package["ModelApprovalStatus"] == "Rejected"
     assert steps.LOST_RACE_REASON in package["ApprovalDescription"]
     assert aws.winners.current("gb")["model_package_arn"] == first["model_package_arn"]
+
+
+# ---------------------------------------------------------------- transient errors, retries
+def promoted_champion(aws, settings) -> str:
+    """A first evaluation promotes m-champion: the winner, Approved."""
+    first = registered(aws, settings, model_name="m-champion").value
+    plan = plan_evaluation(aws, settings, package_arn=first["model_package_arn"])
+    compare(
+        aws,
+        settings,
+        plan["challenger"],
+        None,
+        evaluation_outputs(aws, settings, 0.9),
+        run_id="scheduled__earlier",
+    )
+    return first["model_package_arn"]
+
+
+def test_a_throttled_promotion_is_retried_and_its_package_approved(aws, settings):
+    challenger = registered(aws, settings).value
+    plan = plan_evaluation(aws, settings, package_arn=challenger["model_package_arn"])
+    faults = inject(
+        aws.dynamodb.meta.client,
+        "TransactWriteItems",
+        [cancelled("ThrottlingError", "None"), cancelled("None", "TransactionConflict")],
+    )
+    outcome = compare(
+        aws, settings, plan["challenger"], None, evaluation_outputs(aws, settings, 0.9)
+    )
+    assert faults.faulted == 2
+    assert outcome.value["outcome"] == "promoted" and outcome.value["winner_changed"] is True
+    assert approval(aws, challenger["model_package_arn"]) == "Approved"
+    assert aws.winners.current("gb")["model_package_arn"] == challenger["model_package_arn"]
+    assert steps.LOST_RACE_REASON not in outcome.metrics["reasons"]
+
+
+def test_a_promotion_that_stays_conflicted_fails_the_task_and_rejects_nothing(
+    aws, settings, monkeypatch
+):
+    monkeypatch.setattr(winners, "BACKOFF_BASE_SECONDS", 0.0)  # no waiting in the test
+    champion_arn = promoted_champion(aws, settings)
+    champion = aws.winners.current("gb")
+    challenger = registered(aws, settings, model_name="m-challenger").value
+    plan = plan_evaluation(aws, settings, package_arn=challenger["model_package_arn"])
+    assert plan["challenger"]["approval_status"] == "PendingManualApproval"
+    inject(
+        aws.dynamodb.meta.client,
+        "TransactWriteItems",
+        [],
+        then=cancelled("None", "TransactionConflict"),
+    )
+    per_item = [{"challenger_correct": True, "champion_correct": False}] * 30
+    with pytest.raises(WinnersWriteError, match="failed 8 times on transient DynamoDB errors"):
+        compare(
+            aws,
+            settings,
+            plan["challenger"],
+            plan["champion"],
+            evaluation_outputs(aws, settings, 0.95, 0.5, per_item),
+        )
+    # Nothing rejected: the challenger is a challenger again, the champion is untouched.
+    described = aws.sagemaker.describe_model_package(
+        ModelPackageName=challenger["model_package_arn"]
+    )
+    assert described["ModelApprovalStatus"] == "PendingManualApproval"
+    assert "approval withdrawn" in described["ApprovalDescription"]
+    assert aws.winners.current("gb") == champion
+    assert approval(aws, champion_arn) == "Approved"
+    assert [h["run_id"] for h in aws.winners.history("gb")] == ["scheduled__earlier"]
+
+
+def test_a_retried_compare_that_kept_the_champion_records_once(aws, settings):
+    challenger = registered(aws, settings).value
+    plan = plan_evaluation(aws, settings, package_arn=challenger["model_package_arn"])
+    evaluated = evaluation_outputs(aws, settings, 0.3)
+    first = compare(aws, settings, plan["challenger"], None, evaluated)
+    again = compare(
+        aws, settings, plan["challenger"], None, evaluated, decided_at="2026-11-22T05:00:00+00:00"
+    )
+    assert first.value == again.value and again.value["outcome"] == "kept_champion"
+    assert [h["outcome"] for h in aws.winners.history("gb")] == ["kept_champion"]
+    assert approval(aws, challenger["model_package_arn"]) == "Rejected"
+
+
+def test_a_retried_promotion_records_once_and_reports_the_same_result(aws, settings):
+    challenger = registered(aws, settings).value
+    plan = plan_evaluation(aws, settings, package_arn=challenger["model_package_arn"])
+    evaluated = evaluation_outputs(aws, settings, 0.9)
+    first = compare(aws, settings, plan["challenger"], None, evaluated)
+    # A retry of the task: the same run, the same inputs, a later wall clock.
+    again = compare(
+        aws, settings, plan["challenger"], None, evaluated, decided_at="2026-11-22T05:00:00+00:00"
+    )
+    assert first.value == again.value and again.value["outcome"] == "promoted"
+    assert again.value["winner_changed"] is True
+    assert [h["outcome"] for h in aws.winners.history("gb")] == ["promoted"]
+    assert aws.winners.current("gb")["version"] == 1
+    assert approval(aws, challenger["model_package_arn"]) == "Approved"
+
+
+def test_a_retried_promotion_approves_a_winner_left_unapproved(aws, settings):
+    challenger = registered(aws, settings).value
+    arn = challenger["model_package_arn"]
+    plan = plan_evaluation(aws, settings, package_arn=arn)
+    evaluated = evaluation_outputs(aws, settings, 0.9)
+    compare(aws, settings, plan["challenger"], None, evaluated)
+    # The winner write went through but the task failed after it, the version left pending.
+    aws.sagemaker.update_model_package(
+        ModelPackageArn=arn, ModelApprovalStatus="PendingManualApproval"
+    )
+    again = compare(aws, settings, plan["challenger"], None, evaluated)
+    assert again.value["outcome"] == "promoted"
+    assert approval(aws, arn) == "Approved"
+    assert len(aws.winners.history("gb")) == 1
+
+
+def test_a_failed_approval_leaves_the_winner_unchanged(aws, settings):
+    promoted_champion(aws, settings)
+    champion = aws.winners.current("gb")
+    challenger = registered(aws, settings, model_name="m-challenger").value
+    plan = plan_evaluation(aws, settings, package_arn=challenger["model_package_arn"])
+    inject(aws.sagemaker, "UpdateModelPackage", [service_error("ThrottlingException")])
+    per_item = [{"challenger_correct": True, "champion_correct": False}] * 30
+    with pytest.raises(ClientError, match="ThrottlingException"):
+        compare(
+            aws,
+            settings,
+            plan["challenger"],
+            plan["champion"],
+            evaluation_outputs(aws, settings, 0.95, 0.5, per_item),
+        )
+    assert aws.winners.current("gb") == champion
+    assert [h["run_id"] for h in aws.winners.history("gb")] == ["scheduled__earlier"]
+    assert approval(aws, challenger["model_package_arn"]) == "PendingManualApproval"
 
 
 def test_winner_event_names_the_model_and_its_new_winner():
@@ -487,22 +632,48 @@ def test_month_plan_waits_for_the_models_unlabeled_data(settings):
     }
 
 
-def test_batch_refuses_without_a_winner_naming_the_dags_to_run(aws, settings):
-    with pytest.raises(RuntimeError, match=r"batch_inference__gb: no winner .* train__gb and"):
-        steps.plan_batch(aws.dynamodb, settings, GB, run_id=RUN_ID, data_month=MONTH)
+def plan_batch(aws, settings):
+    return steps.plan_batch(
+        aws.dynamodb, settings, GB, run_id=RUN_ID, data_month=MONTH, sagemaker=aws.sagemaker
+    )
 
 
-def test_batch_transforms_the_month_with_the_winners_model(aws, settings):
+def crown(aws, settings, status="Approved", model_name="winner-model") -> str:
+    """Register a version, set its approval ``status``, and make it the winner."""
+    arn = registered(aws, settings, model_name=model_name).value["model_package_arn"]
+    if status != "PendingManualApproval":
+        aws.sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus=status)
     aws.winners.record(
         model_key="gb",
-        candidate={"model_name": "winner-model", "model_package_arn": "arn:w"},
+        candidate={"model_name": model_name, "model_package_arn": arn},
         decision={"promote": True},
         run_id="earlier",
         run_started_at="2026-10-01T00:00:00+00:00",
         decided_at="2026-10-01T01:00:00+00:00",
         expected_version=None,
     )
-    plan = steps.plan_batch(aws.dynamodb, settings, GB, run_id=RUN_ID, data_month=MONTH)
+    return arn
+
+
+def test_batch_refuses_without_a_winner_naming_the_dags_to_run(aws, settings):
+    with pytest.raises(RuntimeError, match=r"batch_inference__gb: no winner .* train__gb and"):
+        plan_batch(aws, settings)
+
+
+@pytest.mark.parametrize("status", ["PendingManualApproval", "Rejected"])
+def test_batch_refuses_a_winner_that_is_not_approved(aws, settings, status):
+    arn = crown(aws, settings, status)
+    with pytest.raises(ModelRegistryError) as refused:
+        plan_batch(aws, settings)
+    message = str(refused.value)
+    assert message.startswith("batch_inference__gb: the winner of gb in table ")
+    assert f"(model winner-model, package {arn}) is {status}" in message
+    assert "approve it in the model registry" in message and "run evaluate__gb" in message
+
+
+def test_batch_transforms_the_month_with_the_winners_model(aws, settings):
+    crown(aws, settings)
+    plan = plan_batch(aws, settings)
     assert plan["model_name"] == plan["transform_request"]["ModelName"] == "winner-model"
     source = plan["transform_request"]["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]
     assert source == f"s3://{settings.data_bucket}/gb/{MONTH}/unlabeled/"

@@ -360,18 +360,36 @@ data "aws_iam_policy_document" "execution" {
     }
   }
 
+  # The winners' CURRENT items: read, and replaced by a Put inside TransactWriteItems (IAM
+  # checks a transaction's Put as dynamodb:PutItem; there is no UpdateItem or DeleteItem here).
   statement {
-    sid = "WinnersTable"
-    actions = [
-      "dynamodb:ConditionCheckItem",
-      "dynamodb:DescribeTable",
-      "dynamodb:GetItem",
-      "dynamodb:PutItem",
-      "dynamodb:Query",
-      "dynamodb:TransactWriteItems",
-      "dynamodb:UpdateItem",
-    ]
+    sid       = "WinnersTable"
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
     resources = [var.winners_table_arn]
+  }
+
+  # The history: append and read only. IAM cannot require PutItem's attribute_not_exists
+  # condition (the code sets it); point-in-time recovery and deletion protection cover the rest.
+  statement {
+    sid       = "WinnersHistoryAppendOnly"
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"]
+    resources = [var.winners_history_table_arn]
+  }
+
+  # Whatever else is attached to the role, it never rewrites or deletes history.
+  statement {
+    sid    = "DenyRewritingWinnersHistory"
+    effect = "Deny"
+    actions = [
+      "dynamodb:BatchWriteItem",
+      "dynamodb:DeleteItem",
+      "dynamodb:DeleteTable",
+      "dynamodb:PartiQLDelete",
+      "dynamodb:PartiQLUpdate",
+      "dynamodb:UpdateItem",
+      "dynamodb:UpdateTable",
+    ]
+    resources = [var.winners_history_table_arn]
   }
 
   statement {

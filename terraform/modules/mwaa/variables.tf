@@ -271,7 +271,12 @@ variable "sagemaker_execution_role_arn" {
 }
 
 variable "winners_table_arn" {
-  description = "ARN of the DynamoDB winners table."
+  description = "ARN of the DynamoDB winners table (the CURRENT items)."
+  type        = string
+}
+
+variable "winners_history_table_arn" {
+  description = "ARN of the DynamoDB winners history table (append-only: the role may put, get and query only)."
   type        = string
 }
 

@@ -41,6 +41,7 @@ locals {
     subnet_ids                   = module.network.private_subnet_ids
     security_group_ids           = [module.network.sagemaker_security_group_id]
     winners_table                = module.winners_table.name
+    winners_history_table        = module.winners_table.history_name
     sns_topic_arn                = module.notifications.topic_arn
     slack_connection_id          = var.slack_connection_id
     processing_image_uri         = local.image_uris.processing
@@ -202,6 +203,7 @@ module "mwaa" {
   project_bucket_arns              = [module.data_bucket.arn, module.model_bucket.arn]
   sagemaker_execution_role_arn     = module.sagemaker_execution_role.role_arn
   winners_table_arn                = module.winners_table.arn
+  winners_history_table_arn        = module.winners_table.history_arn
   sns_topic_arn                    = module.notifications.topic_arn
   landing_queue_arns               = values(module.landing_events.queue_arns)
   landing_queue_url_prefix         = module.landing_events.queue_url_prefix

@@ -243,7 +243,7 @@ variable "sns_subscriptions" {
 }
 
 variable "winners_table_deletion_protection" {
-  description = "Deletion protection of the winners table (turn off explicitly before destroying)."
+  description = "Deletion protection of the winners and winners history tables (turn off explicitly before destroying)."
   type        = bool
   default     = true
 }
