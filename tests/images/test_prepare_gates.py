@@ -152,9 +152,7 @@ def test_a_tiny_month_is_refused(workspace, month, records):
 
 def test_a_single_class_month_is_refused(workspace, month, records):
     single = scenarios.single_class(records)
-    outcome = refused(
-        run_month(workspace, "single", month, files={"part.jsonl": _jsonl(single)})
-    )
+    outcome = refused(run_month(workspace, "single", month, files={"part.jsonl": _jsonl(single)}))
     assert outcome.failed_gates == ["min_classes"]
     assert f"the month holds the single class {single[0]['label']}" in outcome.message
 
@@ -188,7 +186,7 @@ def test_a_month_whose_classes_vanished_is_refused(workspace, month, records, re
         )
     )
     assert "max_vanished_classes" in outcome.failed_gates
-    assert f"2 classes of the reference month 2026-09 (v1) have no item this month: " in (
+    assert "2 classes of the reference month 2026-09 (v1) have no item this month: " in (
         outcome.message
     )
     assert ", ".join(gone) in outcome.message
@@ -238,12 +236,14 @@ def test_a_regulation_change_passes_the_drift_gates_on_the_new_table(workspace):
     gates = {g["name"]: g for g in profile["gates"]}
     assert all(g["passed"] and not g["skipped"] for g in gates.values())
     assert gates["max_vanished_classes"]["value"] == 0
-    assert "retired by the new table, not counted: DE-ELG-7" in (
-        gates["max_vanished_classes"]["detail"]
+    assert (
+        "retired by the new table, not counted: DE-ELG-7"
+        in (gates["max_vanished_classes"]["detail"])
     )
     assert gates["max_new_classes"]["value"] == 0
-    assert "new in the table, allowed: DE-BATT-EMB, DE-BATT-LMT" in (
-        gates["max_new_classes"]["detail"]
+    assert (
+        "new in the table, allowed: DE-BATT-EMB, DE-BATT-LMT"
+        in (gates["max_new_classes"]["detail"])
     )
     assert gates["max_class_distance"]["threshold"] == 0.4  # max_class_distance_table_change
     assert "regulation change v1 → v2" in gates["max_class_distance"]["detail"]

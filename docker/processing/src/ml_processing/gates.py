@@ -389,4 +389,3 @@ def summary(gates: list[dict[str, Any]]) -> str:
     if skipped:
         parts.append(f"{len(skipped)} skipped (no reference profile)")
     return ", ".join(parts)
-

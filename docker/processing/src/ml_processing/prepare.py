@@ -171,9 +171,7 @@ def scan(labeled_dir: Path, codes: set[str], country: str, table_name: str) -> S
             problems.add("records with bad fields", f"{line.where} {error}")
             continue
         unencodable = [
-            name
-            for name in TEXT_FIELDS
-            if not record[name].isascii() and _surrogate(record[name])
+            name for name in TEXT_FIELDS if not record[name].isascii() and _surrogate(record[name])
         ]
         if unencodable:
             problems.add(
