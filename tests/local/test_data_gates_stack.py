@@ -133,7 +133,10 @@ def test_an_accepted_months_profile_records_its_gates(project, accepted):
 
 
 def test_a_month_that_drifted_from_the_winners_is_refused_with_its_reasons(project, accepted):
-    land(project, "2026-10", lambda records: scenarios.drop_classes(records, count=2))
+    def broken(records: list[dict]) -> list[dict]:  # fails four gates: a long FailureReason
+        return scenarios.duplicated(scenarios.blank_titles(scenarios.drop_classes(records)))
+
+    land(project, "2026-10", broken)
     plan, job = prepare(project, "2026-10")
     request = plan["prepare_request"]
     assert plan["reference"]["profile_uri"] == accepted.value["profile_uri"]
@@ -142,7 +145,8 @@ def test_a_month_that_drifted_from_the_winners_is_refused_with_its_reasons(proje
     assert (
         "max_vanished_classes: 2 classes of the reference month 2026-09" in (job["FailureReason"])
     )
-    # What the run's failure notification shows (RunNotifier: the failed task's job line).
+    assert len(job["FailureReason"]) > 600
+    # What the run's failure notification shows (RunNotifier: the failed task's job line), whole.
     line = failed_job_line(project["sagemaker"], request)
     assert line is not None and job["FailureReason"] in line
     _, text = format_message(
