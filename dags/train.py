@@ -4,15 +4,21 @@
 DAG ids: `train__<cc>` for a country's default model, `train__<cc>__<scheme>` for a scheme's.
 
 1. **build_requests** — settings (Variable `mlops_settings`), the model's config and the run
-   identity → the prepare request.
-2. **prepare_data** — processing job `prepare`: validate and split `<prefix>/<YYYY-MM>/labeled/`.
+   identity → the prepare request, with the data gates' thresholds (`gates:` of the model) and
+   the drift reference (the training profile of the model's current winner, if any).
+2. **prepare_data** — processing job `prepare`: validate, gate and split
+   `<prefix>/<YYYY-MM>/labeled/`. Malformed data or a failed data gate fails the job (its
+   FailureReason lists the reasons, and the failure notification shows them): nothing
+   downstream starts, no training is paid for.
 3. **tuning_request** → **tune** — hyperparameter tuning over the training image on the model's
    instance type (GPU, Trainium or CPU), maximising `validation:macro_f1`.
 4. **training_request** → **train_model** — final training job with the best hyperparameters.
 5. **model_request** → **create_model** — SageMaker Model with the inference image.
-6. **register_model_version** — Model Registry version (PendingManualApproval) and the
-   challenger asset event (`mlops://challenger/<cc>[/<scheme>]`; extra: model package ARN, model
-   name, data month, test-set URIs), which schedules the model's evaluate DAG.
+6. **register_model_version** — Model Registry version (PendingManualApproval; its metadata
+   carries the training data's `profile_uri`) and the challenger asset event
+   (`mlops://challenger/<cc>[/<scheme>]`; extra: model package ARN, model name, data month,
+   test-set URIs), which schedules the model's evaluate DAG. The success notification shows
+   the data gates' summary.
 
 Params (`mlops.params`): `data_month` (YYYY-MM; default: the month before the run's data interval
 end, or before now for a manual run); `hyperparameters` (given: tune is skipped and the training
@@ -33,7 +39,7 @@ from airflow.providers.amazon.aws.operators.sagemaker import (
 from airflow.sdk import DAG, chain, task
 
 # mlops.steps (the task bodies) is imported inside the tasks: parsing only builds the graph.
-from mlops.aws import AWS_CONN_ID, aws_client
+from mlops.aws import AWS_CONN_ID, aws_client, aws_resource
 from mlops.config import Model
 from mlops.dag_factory import (
     challenger_asset,
@@ -83,7 +89,11 @@ def build_dag(model: Model) -> DAG:
             if not param:  # nobody asked for this month: a duplicate event or cron run skips
                 chosen = steps.training_month(aws_client("sagemaker"), settings, model, chosen)
             return steps.plan_training(
-                settings, model, run_id=context["run_id"], data_month=month_or_skip(chosen)
+                settings,
+                model,
+                run_id=context["run_id"],
+                data_month=month_or_skip(chosen),
+                dynamodb=aws_resource("dynamodb"),
             )
 
         # Given hyperparameters (param) skip tuning: no request, so tune is skipped.
@@ -137,7 +147,14 @@ def build_dag(model: Model) -> DAG:
             from mlops import steps
 
             outcome = steps.register_challenger(
-                aws_client("sagemaker"), load_settings(), model, run, prepared, trained, created
+                aws_client("sagemaker"),
+                load_settings(),
+                model,
+                run,
+                prepared,
+                trained,
+                created,
+                s3=aws_client("s3"),
             )
             context["outlet_events"][challenger].extra = outcome.value
             conf = {"model_package_arn": outcome.value["model_package_arn"]}

@@ -60,7 +60,7 @@ COUNTRY_CODE_PATTERN = r"^[a-z]{2}$"
 SCHEME_PATTERN = r"^[a-z][a-z0-9]{1,11}$"
 RESERVED_SCHEMES = ("default",)
 # Sections of an entry that a scheme merges key by key; every other field it replaces whole.
-SECTIONS = ("training", "processing", "evaluation", "endpoint", "batch_inference")
+SECTIONS = ("training", "processing", "evaluation", "endpoint", "batch_inference", "gates")
 
 
 class CountriesConfigError(ValueError):
@@ -158,6 +158,45 @@ class Evaluation(_Strict):
     max_runtime_seconds: int = Field(default=3600, ge=60, le=48 * 3600)
 
 
+class Gates(_Strict):
+    """Data gates: what a month must pass in ``prepare`` before any paid training starts.
+
+    A failed gate fails the prepare job (exit 2, every failed gate's reason in its
+    FailureReason), so the train run stops there. Meaning of each (ml_processing.gates):
+    a class is *testable* when it has at least ``min_train_items_per_class`` items in train,
+    ``min_validation_items_per_class`` in validation and ``min_test_items_per_class`` in test;
+    the month needs ``min_items`` items and ``min_classes`` testable classes, and the classes
+    that are not testable may hold at most ``max_small_class_share`` of the items. Empty text:
+    items with an empty title. Duplicates: items repeating the title, description and brand
+    (case and spacing ignored) of an earlier item under another item_id.
+
+    Drift, against the model's current winner's training profile (skipped on a first month):
+    the Jensen-Shannon distance of the class distributions (0 equal, 1 disjoint), classes with
+    items then and none now (vanished) or none then and items now (new), and the relative shift
+    of the mean title length (0.5 = ±50%). On a regulation change (a new code table version)
+    classes the table retired are not vanished, classes new in the table are allowed, and the
+    distance over the codes both tables hold is held to ``max_class_distance_table_change``.
+    """
+
+    min_items: int = Field(default=100, ge=1)
+    min_classes: int = Field(default=2, ge=2)
+    min_train_items_per_class: int = Field(default=5, ge=1)
+    min_validation_items_per_class: int = Field(default=1, ge=0)
+    min_test_items_per_class: int = Field(default=1, ge=0)
+    max_small_class_share: float = Field(default=0.05, ge=0, le=1)
+    max_empty_text_share: float = Field(default=0.1, ge=0, le=1)
+    max_duplicate_share: float = Field(default=0.1, ge=0, le=1)
+    max_class_distance: float = Field(default=0.2, ge=0, le=1)
+    max_class_distance_table_change: float = Field(default=0.4, ge=0, le=1)
+    max_vanished_classes: int = Field(default=0, ge=0)
+    max_new_classes: int = Field(default=2, ge=0)
+    max_text_length_shift: float = Field(default=0.5, ge=0)
+
+    def environment(self) -> dict[str, str]:
+        """The prepare job's ``GATE_<FIELD>`` environment variables."""
+        return {f"GATE_{name.upper()}": str(value) for name, value in self.model_dump().items()}
+
+
 class Serverless(_Strict):
     memory_mb: Literal[1024, 2048, 3072, 4096, 5120, 6144] = 2048
     max_concurrency: int = Field(default=5, ge=1, le=200)
@@ -215,6 +254,7 @@ class _ModelFields(_Strict):
     evaluation: Evaluation = Field(default_factory=Evaluation)
     endpoint: Endpoint = Field(default_factory=Endpoint)
     batch_inference: BatchInference = Field(default_factory=BatchInference)
+    gates: Gates = Field(default_factory=Gates)
 
 
 class Country(_ModelFields):

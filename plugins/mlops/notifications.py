@@ -89,7 +89,8 @@ def failed_job_line(sagemaker: Any, request: Any) -> str | None:
     except Exception:  # the job may never have been created: nothing to add
         return None
     reason = described.get("FailureReason") or "no failure reason given"
-    return f"job {name}: {described.get(kind.status_field)} — {reason}"[:600]
+    # Whole: SageMaker keeps a FailureReason to 1024 characters, and a data gate lists them all.
+    return f"job {name}: {described.get(kind.status_field)} — {reason}"[:1200]
 
 
 def with_metrics(context: Mapping[str, Any], outcome: Reported) -> dict[str, Any]:

@@ -167,25 +167,39 @@ def processing_outputs(description: dict[str, Any]) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------- train
-def prepare_request(settings: Settings, model: Model, run: RunIdentity) -> dict[str, Any]:
-    """Processing job ``prepare``: validate the month's labeled data and split it."""
+PROFILE_FILE = "profile.json"
+REFERENCE_PROFILE_INPUT = "reference_profile"
+
+
+def prepare_request(
+    settings: Settings, model: Model, run: RunIdentity, *, reference_profile_uri: str = ""
+) -> dict[str, Any]:
+    """Processing job ``prepare``: validate the month's labeled data, gate it and split it.
+
+    ``reference_profile_uri``: the profile.json of the model's last accepted month (its winner's
+    ``profile_uri``), the drift gates' reference; empty on a first month (drift gates skipped).
+    The gates' thresholds (``model.gates``) go in as ``GATE_<FIELD>`` environment variables.
+    """
     base = run_prefix(model, run)
+    inputs = [
+        _processing_input(
+            "labeled", s3_uri(settings.data_bucket, model.prefix, run.data_month, "labeled")
+        ),
+        _processing_input(
+            "code_table",
+            f"s3://{settings.data_bucket}/{model.prefix}/code_tables/"
+            f"{model.code_table_version}.json",
+        ),
+    ]
+    if reference_profile_uri:
+        inputs.append(_processing_input(REFERENCE_PROFILE_INPUT, reference_profile_uri))
     return _processing_job(
         name=_name(settings, model, "prepare", run),
         command="prepare",
         settings=settings,
         model=model,
         run=run,
-        inputs=[
-            _processing_input(
-                "labeled", s3_uri(settings.data_bucket, model.prefix, run.data_month, "labeled")
-            ),
-            _processing_input(
-                "code_table",
-                f"s3://{settings.data_bucket}/{model.prefix}/code_tables/"
-                f"{model.code_table_version}.json",
-            ),
-        ],
+        inputs=inputs,
         outputs=[
             _processing_output(name, s3_uri(settings.model_bucket, base, "prepare", name))
             for name in PREPARE_OUTPUTS
@@ -195,9 +209,15 @@ def prepare_request(settings: Settings, model: Model, run: RunIdentity) -> dict[
             "DATA_MONTH": run.data_month,
             "CODE_TABLE_VERSION": model.code_table_version,
             "SPLIT_SEED": str(model.processing.split_seed),
+            **model.gates.environment(),
         },
         max_runtime=model.processing.max_runtime_seconds,
     )
+
+
+def profile_uri(prepared_description: dict[str, Any]) -> str:
+    """The S3 URI of the profile.json a prepare job wrote (its ``profile`` output)."""
+    return processing_outputs(prepared_description)["profile"] + PROFILE_FILE
 
 
 def _training_image(settings: Settings, model: Model) -> str:
@@ -383,9 +403,15 @@ def model_package_request(
     test_features_uri: str,
     test_labels_uri: str,
     metrics: dict[str, float],
+    profile_uri: str = "",
 ) -> dict[str, Any]:
-    """A Model Registry version (PendingManualApproval) carrying what evaluation needs later."""
+    """A Model Registry version (PendingManualApproval) carrying what evaluation needs later.
+
+    ``profile_uri``: the training data's profile.json (prepare's), the reference of the next
+    month's data gates once this version is the winner.
+    """
     scheme = {} if model.scheme is None else {"scheme": model.scheme}
+    profile = {"profile_uri": profile_uri} if profile_uri else {}
     metadata = {
         "country": model.country,
         **scheme,
@@ -394,6 +420,7 @@ def model_package_request(
         "training_job_name": training_job_name,
         "test_features_uri": test_features_uri,
         "test_labels_uri": test_labels_uri,
+        **profile,
         "run_id": run.run_id[:256],
         "code_version": run.code_version[:256],
         **{f"metric_{k.replace(':', '_')}": f"{v:.6f}" for k, v in sorted(metrics.items())},

@@ -146,11 +146,29 @@ def batch_month(s3: Any, settings: Settings, model: Model, chosen: RunMonth) -> 
 
 # ---------------------------------------------------------------- train
 def plan_training(
-    settings: Settings, model: Model, *, run_id: str, data_month: str
+    settings: Settings, model: Model, *, run_id: str, data_month: str, dynamodb: Any
 ) -> dict[str, Any]:
-    """The run identity and the prepare request of a training run for ``data_month``."""
+    """The run identity and the prepare request of a training run for ``data_month``.
+
+    The data gates' drift reference is the training profile of the model's current winner
+    (its ``profile_uri`` in the winners table of ``dynamodb``); without a winner, or a winner
+    registered before profiles were recorded, there is none and the drift gates are skipped.
+    ``dynamodb=None`` says there is no winners table to read (request-shape tests only).
+    """
     run = RunIdentity(run_id=run_id, data_month=data_month, code_version=settings.code_version)
-    return {"run": run.as_dict(), "prepare_request": requests.prepare_request(settings, model, run)}
+    winner = _winners(dynamodb, settings).current(model.key) if dynamodb is not None else None
+    reference = str((winner or {}).get("profile_uri") or "")
+    return {
+        "run": run.as_dict(),
+        "reference": {
+            "profile_uri": reference,
+            "data_month": (winner or {}).get("data_month") if reference else None,
+            "model_package_arn": (winner or {}).get("model_package_arn") if reference else None,
+        },
+        "prepare_request": requests.prepare_request(
+            settings, model, run, reference_profile_uri=reference
+        ),
+    }
 
 
 def tuning_request_after_prepare(
@@ -223,13 +241,19 @@ def register_challenger(
     prepared: XCom,
     trained: XCom,
     created: XCom,
+    *,
+    s3: Any = None,
 ) -> Reported:
     """Register the trained model as a PendingManualApproval version: the challenger.
 
     The value is the challenger asset event's extra: what evaluate needs to find the version.
+    The version carries ``profile_uri`` (prepare's profile.json: the next month's drift
+    reference once it wins). With ``s3``, the notification metrics add the data gates' summary
+    from that profile.
     """
     training = trained["Training"]
     outputs = requests.processing_outputs(prepared["Processing"])
+    profile_uri = requests.profile_uri(prepared["Processing"])
     metrics = final_metrics(training)
     model_name = created["Model"]["ModelName"]
     request = requests.model_package_request(
@@ -242,6 +266,7 @@ def register_challenger(
         test_features_uri=outputs["test_features"],
         test_labels_uri=outputs["test_labels"],
         metrics=metrics,
+        profile_uri=profile_uri,
     )
     package_arn = register_model_version(sagemaker, request)
     challenger = {
@@ -253,11 +278,32 @@ def register_challenger(
         "test_features_uri": outputs["test_features"],
         "test_labels_uri": outputs["test_labels"],
         "training_job_name": training["TrainingJobName"],
+        "profile_uri": profile_uri,
     }
+    gates = gate_metrics(s3, profile_uri) if s3 is not None else {}
     return Reported(
         challenger,
-        {"model_package_arn": package_arn, "data_month": run["data_month"]} | metrics,
+        {"model_package_arn": package_arn, "data_month": run["data_month"]} | metrics | gates,
     )
+
+
+def gate_metrics(s3: Any, profile_uri: str) -> dict[str, Any]:
+    """The data gates' summary and the drift numbers from prepare's profile.json, for the
+    success notification; empty when the profile cannot be read (it never fails a run)."""
+    try:
+        profile = json.loads(read_s3_text(s3, profile_uri))
+    except Exception:  # noqa: BLE001 - a notification detail, not a result
+        return {}
+    if not isinstance(profile, dict) or "gates_summary" not in profile:
+        return {}
+    metrics: dict[str, Any] = {"data_gates": profile["gates_summary"]}
+    drift = profile.get("drift")
+    if isinstance(drift, dict):
+        reference = drift.get("reference") or {}
+        metrics["drift_reference_month"] = reference.get("data_month")
+        if drift.get("class_distance") is not None:
+            metrics["drift_class_distance"] = float(drift["class_distance"])
+    return metrics
 
 
 # ---------------------------------------------------------------- evaluate

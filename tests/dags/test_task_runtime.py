@@ -15,6 +15,7 @@ from airflow.providers.amazon.aws.operators.sagemaker import (
 from botocore.validate import ParamValidator
 from mlops.operator_hooks import WAIT_SLACK_ATTEMPTS, prepare_sagemaker_task, prepare_sensor
 from mlops.run_context import previous_month
+from mlops.winners import table_key_schema
 from moto import mock_aws
 
 from tests.dags.conftest import REPO
@@ -84,13 +85,28 @@ def test_default_month_is_the_previous_calendar_month():
     assert previous_month(datetime(2026, 3, 1, tzinfo=UTC)) == "2026-02"
 
 
-def test_train_setup_builds_a_valid_prepare_request_for_the_param_month(dagbag):
+def test_train_setup_builds_a_valid_prepare_request_for_the_param_month(dagbag, monkeypatch):
     task = dagbag.dags["train__de"].get_task("build_requests")
-    result = task.python_callable(
-        params={"data_month": "2026-09"},
-        run_id="manual__2026-11-22T04:00:00+00:00",
-        data_interval_end=None,
-    )
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": SETTINGS["region"],
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    profile = "s3://models/de/runs/abc/prepare/profile/profile.json"
+    with mock_aws():  # the drift reference: the winner's training profile, read from DynamoDB
+        table = boto3.resource("dynamodb").create_table(
+            TableName=SETTINGS["winners_table"],
+            **table_key_schema(),
+            BillingMode="PAY_PER_REQUEST",
+        )
+        table.put_item(Item={"pk": "de", "sk": "CURRENT", "profile_uri": profile})
+        result = task.python_callable(
+            params={"data_month": "2026-09"},
+            run_id="manual__2026-11-22T04:00:00+00:00",
+            data_interval_end=None,
+        )
     assert result["run"]["data_month"] == "2026-09"
     prepare = result["prepare_request"]
     model = botocore.session.get_session().get_service_model("sagemaker")
@@ -99,6 +115,8 @@ def test_train_setup_builds_a_valid_prepare_request_for_the_param_month(dagbag):
     )
     assert not report.has_errors(), report.generate_report()
     assert prepare["Environment"]["DATA_MONTH"] == "2026-09"
+    inputs = {i["InputName"]: i["S3Input"]["S3Uri"] for i in prepare["ProcessingInputs"]}
+    assert inputs["reference_profile"] == profile
 
 
 def test_batch_plan_defaults_to_the_month_before_the_data_interval_end(dagbag, monkeypatch):

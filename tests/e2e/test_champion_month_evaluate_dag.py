@@ -76,7 +76,11 @@ def month(local):
     model = get_model(COUNTRY, local.countries_files[MONTH])
     sagemaker = local.stack.client("sagemaker")
     plan = steps.plan_training(
-        settings, model, run_id="scheduled__2026-11-02T04:00:00+00:00", data_month=MONTH
+        settings,
+        model,
+        run_id="scheduled__2026-11-02T04:00:00+00:00",
+        data_month=MONTH,
+        dynamodb=_dynamodb(local),
     )
     sagemaker.create_processing_job(**plan["prepare_request"])
     job = plan["prepare_request"]["ProcessingJobName"]

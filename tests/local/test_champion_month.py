@@ -61,7 +61,9 @@ def register(project, name: str, status: str | None = None) -> dict:
     """A model version registered by the train step (PendingManualApproval), then ``status``."""
     settings, model = project["settings"], project["model"]
     run_id = f"manual__{name}"
-    plan = steps.plan_training(settings, model, run_id=run_id, data_month=MONTH)
+    plan = steps.plan_training(
+        settings, model, run_id=run_id, data_month=MONTH, dynamodb=project["dynamodb"]
+    )
     training = {
         "TrainingJobName": f"{name}-train",
         "ModelArtifacts": {"S3ModelArtifacts": f"s3://{settings.model_bucket}/{name}/model.tar.gz"},

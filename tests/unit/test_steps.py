@@ -66,7 +66,7 @@ def aws(monkeypatch, settings):
 
 # ---------------------------------------------------------------- shapes of upstream XCom
 def planned(settings, model=GB):
-    return steps.plan_training(settings, model, run_id=RUN_ID, data_month=MONTH)
+    return steps.plan_training(settings, model, run_id=RUN_ID, data_month=MONTH, dynamodb=None)
 
 
 def prepared(plan):

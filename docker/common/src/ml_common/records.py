@@ -5,10 +5,13 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from ml_common.contract import ContractError
 
 # field -> (allowed Python types, nullable)
 FEATURE_FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
@@ -69,10 +72,7 @@ def data_files(directory: Path) -> list[Path]:
     )
 
 
-def _open_text(path: Path):
-    if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8")
-    return path.open(encoding="utf-8")
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 @dataclass(frozen=True)
@@ -86,18 +86,104 @@ class Line:
         return f"{self.path.name}:{self.number}"
 
 
-def iter_file_lines(path: Path) -> Iterator[Line]:
-    """Non-blank lines of one data file."""
-    with _open_text(path) as handle:
-        for number, text in enumerate(handle, start=1):
+@dataclass(frozen=True)
+class ReadProblem:
+    """Why (part of) a data file cannot be read as UTF-8 text lines, and where.
+
+    ``kind`` is ``encoding`` (one line is not UTF-8: ``number`` is that line, ``offset`` the
+    byte offset of the first bad byte in the file, or in its decompressed data for ``.gz``) or
+    ``compression`` (a ``.gz`` is corrupt or truncated: ``number`` is the last line read whole,
+    ``offset`` the decompressed bytes read; nothing after it can be read).
+    """
+
+    kind: str
+    path: Path
+    number: int
+    offset: int
+    detail: str
+
+    @property
+    def where(self) -> str:
+        if self.kind == "compression":
+            return f"{self.path.name} after line {self.number}"
+        return f"{self.path.name}:{self.number}"
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.detail}"
+
+
+class DataFileError(ContractError):
+    """A data file is not UTF-8 text or not a readable ``.gz``; the message names file and line."""
+
+    def __init__(self, problem: ReadProblem):
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+# gzip's errors for a corrupt (bad header, CRC, deflate data) or truncated (EOF) member.
+_GZIP_ERRORS = (gzip.BadGzipFile, EOFError, zlib.error)
+
+
+def _encoding_problem(path: Path, number: int, start: int, raw: bytes, exc) -> ReadProblem:
+    bad = raw[exc.start : exc.start + 1]
+    detail = (
+        f"not UTF-8: byte 0x{bad.hex()} at byte offset {start + exc.start} "
+        f"(column {exc.start + 1} of the line)"
+    )
+    if number == 1 and raw.startswith(GZIP_MAGIC) and path.suffix != ".gz":
+        detail += "; the file looks gzip-compressed: name it *.gz"
+    return ReadProblem("encoding", path, number, start + exc.start, detail)
+
+
+def iter_file_lines(path: Path, problems: list[ReadProblem] | None = None) -> Iterator[Line]:
+    """Non-blank lines of one data file (``.gz``: decompressed), split at newline bytes.
+
+    A line that is not UTF-8, or a ``.gz`` that is corrupt or truncated: without ``problems``,
+    ``DataFileError`` (a ``ContractError``: exit 2) names file, line and byte offset; with a
+    list, the problem is appended and reading goes on (the bad line is skipped; a broken ``.gz``
+    ends that file), so a caller can report every problem at once.
+    """
+    opener = gzip.open if path.suffix == ".gz" else open
+    number = 0
+    offset = 0
+    with opener(path, "rb") as handle:
+        lines = iter(handle)
+        while True:
+            try:
+                raw = next(lines)
+            except StopIteration:
+                return
+            except _GZIP_ERRORS as exc:
+                problem = ReadProblem(
+                    "compression",
+                    path,
+                    number,
+                    offset,
+                    f"corrupt or truncated gzip after {offset} decompressed bytes "
+                    f"({type(exc).__name__}: {exc})",
+                )
+                if problems is None:
+                    raise DataFileError(problem) from exc
+                problems.append(problem)
+                return
+            number += 1
+            start, offset = offset, offset + len(raw)
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                problem = _encoding_problem(path, number, start, raw, exc)
+                if problems is None:
+                    raise DataFileError(problem) from exc
+                problems.append(problem)
+                continue
             if text.strip():
                 yield Line(path, number, text)
 
 
-def iter_lines(directory: Path) -> Iterator[Line]:
-    """Non-blank lines of every data file under ``directory``."""
+def iter_lines(directory: Path, problems: list[ReadProblem] | None = None) -> Iterator[Line]:
+    """Non-blank lines of every data file under ``directory`` (see ``iter_file_lines``)."""
     for path in data_files(directory):
-        yield from iter_file_lines(path)
+        yield from iter_file_lines(path, problems)
 
 
 def read_jsonl(directory: Path) -> Iterator[dict[str, Any]]:
