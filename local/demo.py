@@ -35,6 +35,7 @@ from mlops.config import DAG_KINDS, Model
 from mlops.winners import WinnersRegistry
 
 from local.airflow_env import REPO_ROOT
+from local.demodata.scenarios import SCENARIOS, rewrite_labeled
 from local.pipeline import (
     LocalEnvironment,
     ModelRun,
@@ -47,6 +48,7 @@ from local.pipeline import (
 DEFAULT_COUNTRIES = ("de", "fr", "gb")
 FIRST_MONTH = "2026-10"
 DEFAULT_ITEMS = 3000
+DEFAULT_BAD_MONTH = "swapped-labels"  # passes every data gate: the golden set must refuse it
 # --------------------------------------------------------------------------------------------
 # The driver.
 # --------------------------------------------------------------------------------------------
@@ -192,15 +194,45 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         say(line)
 
 
-def demo_failures(rows: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
-    """(models with a failed step, models whose month-2 challenger did not win), by label."""
+def demo_failures(
+    rows: list[dict[str, Any]], bad: dict[str, str] | None = None
+) -> tuple[list[str], list[str]]:
+    """(models with a failed step, models whose month-2 challenger did not win), by label.
+
+    A model with a bad month (``bad``: key → scenario) must keep its month-1 champion instead:
+    the driver records its refusal, or fails it when the bad month was promoted.
+    """
+    bad = bad or {}
     failed = [row["model"] for row in rows if not row["ok"]]
     kept_champion = [
         row["model"]
         for row in rows
-        if row["ok"] and not (row["decisions"] and row["decisions"][-1]["winner_changed"])
+        if row["ok"]
+        and row["key"] not in bad
+        and not (row["decisions"] and row["decisions"][-1]["winner_changed"])
     ]
     return failed, kept_champion
+
+
+def parse_bad_months(values: list[str], models: list[Model]) -> dict[str, str]:
+    """``--bad-month`` values → model key → scenario, checked against the demo's models."""
+    keys = {model.key for model in models}
+    chosen: dict[str, str] = {}
+    for value in values:
+        key, _, scenario = value.partition(":")
+        key, scenario = key.strip().lower(), (scenario.strip() or DEFAULT_BAD_MONTH)
+        if key not in keys:
+            raise SystemExit(
+                f"--bad-month {value}: {key!r} is not one of this demo's models "
+                f"({', '.join(sorted(keys))})"
+            )
+        if scenario not in SCENARIOS:
+            raise SystemExit(
+                f"--bad-month {value}: unknown scenario {scenario!r} "
+                f"(one of {', '.join(SCENARIOS)})"
+            )
+        chosen[key] = scenario
+    return chosen
 
 
 def _fmt(value: Any) -> str:
@@ -243,6 +275,12 @@ def driver_main(args: argparse.Namespace) -> int:
             f"demo data: {len(models)} models ({', '.join(m.key for m in models)}) x "
             f"{len(months)} months, {args.items} labeled items each; nothing uploaded yet"
         )
+        bad = parse_bad_months(args.bad_month, models)
+        for key, scenario in bad.items():
+            (model,) = [m for m in models if m.key == key]
+            labeled = local.workdir / "data" / model.prefix / months[1] / "labeled"
+            written = rewrite_labeled(labeled, scenario)
+            say(f"bad month: {key} {months[1]} labeled data is {scenario} ({written} records)")
         countries_file = local.workdir / "countries.yaml"
         countries_file.write_text(local.countries_files[months[0]].read_text())
         env = local.env | {"MLOPS_COUNTRIES_FILE": str(countries_file)}
@@ -258,7 +296,13 @@ def driver_main(args: argparse.Namespace) -> int:
             for line in onboard(local, cluster, countries_file).splitlines():
                 say(f"[sync-airflow] {line}")
             origin = datetime.now(UTC)
-            driver = LoopDriver(local, cluster.api, countries_file, say=say)
+            driver = LoopDriver(
+                local,
+                cluster.api,
+                countries_file,
+                say=say,
+                bad_months={key: months[1] for key in bad},
+            )
             for index, month in enumerate(months):
                 text = None if index == 0 else local.countries_files[month].read_text()
                 if text is not None:
@@ -271,6 +315,11 @@ def driver_main(args: argparse.Namespace) -> int:
             runs = timeline(cluster.api, models, origin)
             jobs = sagemaker_jobs(local.stack.client("sagemaker"))
         print_table(rows)
+        for refusal in driver.result.refusals:
+            say(
+                f"bad month {refusal['model']} {refusal['month']} ({bad[refusal['model']]}) "
+                f"refused by the {refusal['by']}: {refusal['reasons']}"
+            )
         for line in timeline_lines(runs, driver.result.landed, origin):
             say(line)
         elapsed = time.monotonic() - started
@@ -285,6 +334,8 @@ def driver_main(args: argparse.Namespace) -> int:
                     "jobs": jobs,
                     "task_logs": str(cluster.home / "logs"),
                     "slack_messages": len(local.sink.messages),
+                    "bad_months": bad,
+                    "refusals": driver.result.refusals,
                 },
                 indent=2,
                 default=str,
@@ -295,7 +346,11 @@ def driver_main(args: argparse.Namespace) -> int:
             f"details in {local.workdir}"
         )
 
-    failures, regulation = demo_failures(rows)
+    failures, regulation = demo_failures(rows, bad)
+    unrefused = sorted(set(bad) - {refusal["model"] for refusal in driver.result.refusals})
+    if unrefused:
+        say(f"FAILED: the bad month was not refused for {', '.join(unrefused)}")
+        return 1
     if failures:
         say(f"FAILED: {', '.join(failures)}")
         return 1
@@ -323,6 +378,15 @@ def main(argv: list[str] | None = None) -> int:
         "--first-month",
         default=FIRST_MONTH,
         help="YYYY-MM; the next month brings the regulation change",
+    )
+    parser.add_argument(
+        "--bad-month",
+        action="append",
+        default=[],
+        metavar="MODEL[:SCENARIO]",
+        help="make the second month of MODEL (a model key: de, de-batteries, fr) bad; the demo "
+        "then expects that month to be refused, with its reasons, while the others proceed. "
+        f"SCENARIO: one of {', '.join(SCENARIOS)} (default {DEFAULT_BAD_MONTH})",
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workdir", default=str(REPO_ROOT / ".local-stack" / "demo"))

@@ -44,7 +44,7 @@ FIRST_TASK = {
 # The XComs the demo's table and the tests read, by kind.
 RESULT_TASKS = {
     "train": ("build_requests", "register_model_version"),
-    "evaluate": ("build_requests", "transform_champion", "evaluate_models", "compare"),
+    "evaluate": ("build_requests", "transform_champion", "evaluate_models", "decide", "compare"),
     "deploy": ("verify_endpoint", "smoke_test"),
     "batch_inference": ("plan_month", "batch_transform", "summarize"),
 }
@@ -78,6 +78,9 @@ class LoopResult:
     runs: dict[str, ModelRun]
     landed: list[Landed] = field(default_factory=list)
     actions: list[dict[str, Any]] = field(default_factory=list)
+    # Bad months the driver was told to expect (``bad_months``), as the system refused them:
+    # model, month, where (prepare's data gates or the evaluation) and the reasons it gave.
+    refusals: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -120,8 +123,14 @@ class LoopDriver:
         say: Callable[[str], None] = print,
         run_timeout: float = 1800.0,
         poll: float = 3.0,
+        bad_months: dict[str, str] | None = None,
     ):
+        """``bad_months``: model key → the month whose labeled data is known to be bad (the
+        demo's ``--bad-month``): its refusal (a failed data gate, or an evaluation that keeps the
+        champion) is the expected outcome, recorded in ``result.refusals``; a promotion of it is
+        the model's failure."""
         self.local = local
+        self.bad_months = dict(bad_months or {})
         self.api = api
         self.countries_file = countries_file
         self.say = say
@@ -203,7 +212,15 @@ class LoopDriver:
 
     # -- following one model ----------------------------------------------------------------------
 
-    def _record(self, model: Model, month: str, kind: str, found: dict[str, Any]) -> dict[str, Any]:
+    def _record(
+        self,
+        model: Model,
+        month: str,
+        kind: str,
+        found: dict[str, Any],
+        *,
+        may_fail: bool = False,
+    ) -> dict[str, Any]:
         xcoms = {
             task: {"return_value": self.xcom(found["dag_id"], found["run_id"], task)}
             for task in RESULT_TASKS[kind]
@@ -223,7 +240,7 @@ class LoopDriver:
         run = self.result.runs[model.key]
         with self._lock:
             run.outcomes.append(outcome)
-            if found["state"] != "success":
+            if found["state"] != "success" and not may_fail:
                 failed = sorted(t for t, s in found["tasks"].items() if s == "failed")
                 run.error = run.error or f"{found['dag_id']} {found['run_id']} failed: {failed}"
         self.say(
@@ -234,8 +251,13 @@ class LoopDriver:
 
     def follow_labeled(self, model: Model, month: str, landed_at: datetime) -> None:
         """train → evaluate → deploy of one model's month, as the events chain them."""
-        train = self._record(model, month, "train", self.wait_run(model, "train", landed_at))
+        bad = self.bad_months.get(model.key) == month
+        train = self._record(
+            model, month, "train", self.wait_run(model, "train", landed_at), may_fail=bad
+        )
         if train["state"] != "success":
+            if bad:
+                self._refused_by_gates(model, month, train, landed_at)
             return
         # The asset event is emitted before the run ends: what it starts is queued after the start.
         started = _time(train["run"].get("start_date")) or landed_at
@@ -243,6 +265,8 @@ class LoopDriver:
         if evaluate["state"] != "success":
             return
         comparison = evaluate["xcoms"].get("compare", {}).get("return_value") or {}
+        if bad:
+            self._refused_by_evaluation(model, month, evaluate, comparison)
         if not comparison.get("winner_changed"):
             return  # the champion stays: nothing to deploy
         started = _time(evaluate["run"].get("start_date")) or started
@@ -255,6 +279,71 @@ class LoopDriver:
                     {"at": _now(), "model": model.key, "action": f"deploy triggered ({run_id})"}
                 )
         self._record(model, month, "deploy", self.wait_run(model, "deploy", started))
+
+    def _refused_by_gates(
+        self, model: Model, month: str, train: dict[str, Any], landed_at: datetime
+    ) -> None:
+        """A bad month's train run failed: a refusal only if prepare refused the data (its
+        FailureReason holds the gates' reasons); any other failure is the model's failure."""
+        failed = sorted(t for t, s in train["tasks"].items() if s == "failed")
+        reason = (
+            self._prepare_failure(model, month, landed_at) if failed == ["prepare_data"] else ""
+        )
+        run = self.result.runs[model.key]
+        with self._lock:
+            if reason:
+                self.result.refusals.append(
+                    {"model": model.key, "month": month, "by": "data gates", "reasons": reason}
+                )
+            else:
+                run.error = run.error or (
+                    f"{train['dag_id']} {train['run_id']} failed: {failed} (not a data refusal)"
+                )
+        if reason:
+            self.say(f"[{model.key}] {month} refused by the data gates: {reason}")
+
+    def _prepare_failure(self, model: Model, month: str, landed_at: datetime) -> str:
+        """The FailureReason of the model's failed prepare job for ``month`` (since landing)."""
+        sagemaker = self.local.stack.client("sagemaker")
+        pages = sagemaker.get_paginator("list_processing_jobs").paginate(
+            StatusEquals="Failed", CreationTimeAfter=landed_at
+        )
+        for page in pages:
+            for summary in page["ProcessingJobSummaries"]:
+                job = sagemaker.describe_processing_job(
+                    ProcessingJobName=summary["ProcessingJobName"]
+                )
+                env = job.get("Environment") or {}
+                if (
+                    env.get("DATA_MONTH") == month
+                    and job["ProcessingInputs"]
+                    and any(
+                        i["InputName"] == "labeled"
+                        and i["S3Input"]["S3Uri"]
+                        .rstrip("/")
+                        .endswith(f"{model.prefix}/{month}/labeled")
+                        for i in job["ProcessingInputs"]
+                    )
+                ):
+                    return str(job.get("FailureReason") or "")
+        return ""
+
+    def _refused_by_evaluation(
+        self, model: Model, month: str, evaluate: dict[str, Any], comparison: dict[str, Any]
+    ) -> None:
+        run = self.result.runs[model.key]
+        if comparison.get("winner_changed"):
+            with self._lock:
+                run.error = run.error or f"the bad month {month} of {model.key} was promoted"
+            self.say(f"[{model.key}] FAILED: the bad month {month} was promoted")
+            return
+        decided = evaluate["xcoms"].get("decide", {}).get("return_value") or {}
+        reasons = "; ".join((decided.get("decision") or {}).get("reasons") or [])
+        with self._lock:
+            self.result.refusals.append(
+                {"model": model.key, "month": month, "by": "evaluation", "reasons": reasons}
+            )
+        self.say(f"[{model.key}] {month} refused by the evaluation: {reasons}")
 
     def follow_unlabeled(self, model: Model, month: str, landed_at: datetime) -> None:
         self._record(

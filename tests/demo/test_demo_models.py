@@ -112,3 +112,36 @@ def test_failures_and_kept_champions_are_named_by_model():
         _row("FR", "fr", ok=False),
     ]
     assert demo_failures(rows) == (["FR"], ["DE batteries"])
+
+
+def _bad_row(key, *, ok=True, promoted=True):
+    return {
+        "model": key.upper(),
+        "key": key,
+        "ok": ok,
+        "error": None if ok else "boom",
+        "decisions": [{"winner_changed": True}, {"winner_changed": promoted}],
+    }
+
+
+def test_a_bad_month_may_keep_its_champion_and_the_others_must_still_win():
+    rows = [_bad_row("de", promoted=False), _bad_row("gb")]
+    assert demo_failures(rows, {"de": "swapped-labels"}) == ([], [])
+    # Without the bad month, the same table is a failed demo: de's challenger did not win.
+    assert demo_failures(rows) == ([], ["DE"])
+    # A bad month never excuses another model's loss.
+    assert demo_failures([_bad_row("de"), _bad_row("gb", promoted=False)], {"de": "tiny"}) == ([], ["GB"])
+
+
+def test_bad_month_flags_name_a_model_of_the_demo_and_a_known_scenario(demo_file):
+    from local.demo import DEFAULT_BAD_MONTH, parse_bad_months
+
+    models = enabled_models(demo_file)
+    assert parse_bad_months(["de", "de-batteries:tiny"], models) == {
+        "de": DEFAULT_BAD_MONTH,
+        "de-batteries": "tiny",
+    }
+    with pytest.raises(SystemExit, match="'it' is not one of this demo's models"):
+        parse_bad_months(["it"], models)
+    with pytest.raises(SystemExit, match="unknown scenario 'rotten'"):
+        parse_bad_months(["de:rotten"], models)
