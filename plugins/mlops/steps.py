@@ -279,7 +279,9 @@ def check_golden_set(s3: Any, model: Model, golden: XCom) -> None:
             head = s3.head_object(Bucket=bucket, Key=key)
         except s3.exceptions.ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "error")
-            missing.append(f"{golden[name]} ({'not found' if code in ('404', 'NoSuchKey') else code})")
+            missing.append(
+                f"{golden[name]} ({'not found' if code in ('404', 'NoSuchKey') else code})"
+            )
             continue
         if not head.get("ContentLength"):
             missing.append(f"{golden[name]} (empty)")

@@ -24,8 +24,6 @@ from local.demodata import code_table, generate_golden, generate_month, iter_gol
 from local.demodata.catalog import COUNTRIES
 from local.demodata.generator import DEFAULT_GOLDEN_ITEMS_PER_TYPE, _iter_golden_typed
 from tests.support.images import (
-    MONTH_1,
-    MONTH_2,
     Server,
     hyperparameters,
     run_entrypoint,
@@ -129,7 +127,9 @@ def test_metrics_json_scores_both_models_on_the_golden_set_too(scored, month_1):
     for name in ("challenger", "champion"):
         assert set(golden[name]) == set(metrics[name])  # the same metric shapes
         assert golden[name]["counts"]["n_items"] == n_golden
-        assert set(golden[name]["per_class"]) == {c["code"] for c in code_table("de", "v1")["codes"]}
+        assert set(golden[name]["per_class"]) == {
+            c["code"] for c in code_table("de", "v1")["codes"]
+        }
         assert golden[name]["macro_f1"] >= 0.9, name  # good models on clean labels
     rows = _rows(scored / "per_item_golden.jsonl")
     assert len(rows) == n_golden
@@ -183,7 +183,9 @@ def split_like_prepare(records: list[dict], out: Path, seed: int = 7) -> Path:
 
     def write(name: str, rows: list[dict]) -> None:
         (out / name).mkdir(parents=True, exist_ok=True)
-        file = "labels" if name == "test_labels" else "features" if name == "test_features" else name
+        file = (
+            "labels" if name == "test_labels" else "features" if name == "test_features" else name
+        )
         with (out / name / f"{file}.jsonl").open("w", encoding="utf-8") as handle:
             handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
 
@@ -233,9 +235,7 @@ def swapped_month(workspace, month_1, linear_server):
     for record in records:
         record["label"] = swap.get(record["label"], record["label"])
     prepared = split_like_prepare(records, workspace / "swapped" / "prepared")
-    challenger = train_and_serve(
-        workspace, "swapped", prepared, hyperparameters("linear", month_1)
-    )
+    challenger = train_and_serve(workspace, "swapped", prepared, hyperparameters("linear", month_1))
     try:
         return evaluate_month(
             workspace, "swapped", prepared, month_1.golden, challenger, linear_server

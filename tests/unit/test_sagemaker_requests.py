@@ -393,6 +393,11 @@ def test_a_golden_transform_is_its_own_job_with_its_own_output(settings, run):
     assert gold["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"] == golden["features_uri"]
     with pytest.raises(ValueError, match="test_set must be test or golden"):
         requests.evaluation_transform_request(
-            settings, model, run, role="champion", model_name="m", test_features_uri="s3://x/",
+            settings,
+            model,
+            run,
+            role="champion",
+            model_name="m",
+            test_features_uri="s3://x/",
             test_set="gold",
         )

@@ -266,7 +266,14 @@ def test_evaluation_request_takes_the_champion_output_only_when_it_ran(settings)
     names = [[i["InputName"] for i in r["ProcessingInputs"]] for r in (without, with_champion)]
     assert names == [
         ["challenger", "labels", "golden_challenger", "golden_labels"],
-        ["challenger", "champion", "labels", "golden_challenger", "golden_champion", "golden_labels"],
+        [
+            "challenger",
+            "champion",
+            "labels",
+            "golden_challenger",
+            "golden_champion",
+            "golden_labels",
+        ],
     ]
     inputs = {i["InputName"]: i["S3Input"]["S3Uri"] for i in with_champion["ProcessingInputs"]}
     assert inputs["golden_labels"] == GOLDEN["labels_uri"]
@@ -301,6 +308,14 @@ def test_a_golden_set_missing_one_file_fails_too_and_names_that_file(aws, settin
     assert "labels.jsonl (" not in str(refused.value)
 
 
+def test_an_empty_golden_file_fails_the_plan_too(aws, settings):
+    arn = registered(aws, settings).value["model_package_arn"]
+    golden = put_golden_set(aws, settings)
+    aws.put_text(golden["labels_uri"], "")
+    with pytest.raises(steps.GoldenSetError, match="labels.jsonl \\(empty\\)"):
+        plan_evaluation(aws, settings, golden=False, package_arn=arn)
+
+
 def test_the_golden_set_is_transformed_by_both_models_under_its_own_job_names(aws, settings):
     arn = registered(aws, settings).value["model_package_arn"]
     first = plan_evaluation(aws, settings, package_arn=arn)
@@ -310,15 +325,19 @@ def test_the_golden_set_is_transformed_by_both_models_under_its_own_job_names(aw
     golden = plan["golden"]
     assert golden == requests.golden_set_uris(settings, GB, GB.code_table_version)
     assert golden["uri"] == f"s3://{settings.data_bucket}/gb/golden/{GB.code_table_version}/"
-    for role, model_name in (("challenger", "mlops-gb-model-0b74bdb0"), ("champion", "champion-model")):
+    for role, model_name in (
+        ("challenger", "mlops-gb-model-0b74bdb0"),
+        ("champion", "champion-model"),
+    ):
         request = plan[f"{role}_golden_transform_request"]
         source = request["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]
         assert source == golden["features_uri"]
         assert request["ModelName"] == model_name
         assert request["TransformOutput"]["S3OutputPath"].endswith(f"/evaluation/{role}-golden/")
-    names = {plan[f"{r}_transform_request"]["TransformJobName"] for r in (
-        "challenger", "champion", "challenger_golden", "champion_golden"
-    )}
+    names = {
+        plan[f"{r}_transform_request"]["TransformJobName"]
+        for r in ("challenger", "champion", "challenger_golden", "champion_golden")
+    }
     assert len(names) == 4
 
 

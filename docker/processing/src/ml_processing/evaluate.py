@@ -146,9 +146,13 @@ def evaluate(paths, country: str) -> dict[str, Any]:
     test = _score(paths, "labels", "challenger", "champion", "")
     golden = _score(paths, "golden_labels", "golden_challenger", "golden_champion", "golden set ")
     if (test.champion is None) != (golden.champion is None):
-        scored, unscored = ("test set", "golden set") if golden.champion is None else (
-            "golden set",
-            "test set",
+        scored, unscored = (
+            ("test set", "golden set")
+            if golden.champion is None
+            else (
+                "golden set",
+                "test set",
+            )
         )
         raise ContractError(
             f"champion predictions for the {scored} but none for the {unscored}: "
