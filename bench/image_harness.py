@@ -85,6 +85,11 @@ class MonthData:
     def code_table(self) -> Path:
         return self.root / self.country / "code_tables" / f"{self.version}.json"
 
+    @property
+    def golden(self) -> Path:
+        """The code table's golden set (``features.jsonl``, ``labels.jsonl``)."""
+        return self.root / self.country / "golden" / self.version
+
 
 def make_month(root: Path, month: str, items: int = ITEMS, **kwargs) -> MonthData:
     summary = generate_month(root, COUNTRY, month, items, unlabeled_items=400, **kwargs)

@@ -1,18 +1,24 @@
 """
-### evaluate__&lt;model&gt; — challenger vs champion on the same held-out test set
+### evaluate__&lt;model&gt; — challenger vs champion on the same held-out test set and golden set
 
 DAG ids: `evaluate__<cc>` for a country's default model, `evaluate__<cc>__<scheme>` for a
 scheme's. Scheduled on the model's challenger asset (emitted by its train DAG); also manually
 triggerable. The challenger is, in order: the `model_package_arn` param, the triggering asset
 event's model package, or the newest PendingManualApproval version of the model's group. The
 champion is the model's current winner in the DynamoDB winners table (none on the first run: only
-the challenger is transformed, and it wins if it passes the floor).
+the challenger is transformed, and it wins if it passes the floor on the test set and on the
+golden set).
 
-1. **build_requests** — resolve challenger and champion, build both transform requests.
-2. **transform_challenger** ∥ **has_champion** → **transform_champion** — batch transforms.
-3. **evaluation_request** → **evaluate_models** — processing job `evaluate`: metrics.json,
-   per_item.jsonl, report.html.
-4. **decide** — the automatic decision (floor, margin, McNemar, recall tolerance); writes nothing.
+1. **build_requests** — resolve challenger and champion, check the model's golden set exists
+   (`<data prefix>/golden/<code table version>/`: a missing one fails here, naming it), build the
+   transform requests.
+2. **transform_challenger** ∥ **transform_challenger_golden** ∥ **has_champion** →
+   **transform_champion** ∥ **transform_champion_golden** — batch transforms of the month's test
+   set and of the golden set.
+3. **evaluation_request** → **evaluate_models** — processing job `evaluate`: metrics.json (with
+   its `golden` section), per_item.jsonl, per_item_golden.jsonl, report.html.
+4. **decide** — the automatic decision (floor, margin, McNemar, recall tolerance on the test set;
+   floor and no significant regression on the golden set); writes nothing.
 5. **compare** — conditional write to the winners table → approve/reject the registry version.
 6. **winner_changed** → **publish_winner** — the model's winner asset event, only on change.
 
@@ -73,6 +79,7 @@ def build_dag(model: Model) -> DAG:
                 aws_resource("dynamodb"),
                 load_settings(),
                 model,
+                s3=aws_client("s3"),
                 run_id=context["run_id"],
                 run_started_at=run_started_at(context),
                 package_arn=context["params"]["model_package_arn"],
@@ -88,15 +95,25 @@ def build_dag(model: Model) -> DAG:
         def evaluation_request(
             run: dict[str, Any],
             challenger: dict[str, Any],
+            golden: dict[str, Any],
             challenger_result: dict[str, Any],
+            challenger_golden_result: dict[str, Any],
             **context: Any,
         ) -> dict[str, Any]:
             from mlops import steps
 
-            # Pulled, not passed: the champion transform is skipped on a model's first run.
-            champion_result = context["ti"].xcom_pull(task_ids="transform_champion")
+            # Pulled, not passed: the champion transforms are skipped on a model's first run.
+            pull = context["ti"].xcom_pull
             return steps.evaluation_request_after_transforms(
-                load_settings(), model, run, challenger, challenger_result, champion_result
+                load_settings(),
+                model,
+                run,
+                challenger,
+                challenger_result,
+                pull(task_ids="transform_champion"),
+                golden=golden,
+                challenger_golden_result=challenger_golden_result,
+                champion_golden_result=pull(task_ids="transform_champion_golden"),
             )
 
         @task
@@ -170,8 +187,28 @@ def build_dag(model: Model) -> DAG:
             deferrable=True,
             pre_execute=prepare_evaluation_job,
         )
+        transform_challenger_golden = SageMakerTransformOperator(
+            task_id="transform_challenger_golden",
+            **pool_args(model, "transform_challenger_golden"),
+            config=requests["challenger_golden_transform_request"],
+            aws_conn_id=AWS_CONN_ID,
+            deferrable=True,
+            pre_execute=prepare_evaluation_job,
+        )
+        transform_champion_golden = SageMakerTransformOperator(
+            task_id="transform_champion_golden",
+            **pool_args(model, "transform_champion_golden"),
+            config=requests["champion_golden_transform_request"],
+            aws_conn_id=AWS_CONN_ID,
+            deferrable=True,
+            pre_execute=prepare_evaluation_job,
+        )
         evaluation = evaluation_request(
-            requests["run"], requests["challenger"], transform_challenger.output
+            requests["run"],
+            requests["challenger"],
+            requests["golden"],
+            transform_challenger.output,
+            transform_challenger_golden.output,
         )
         evaluate_models = SageMakerProcessingOperator(
             task_id="evaluate_models",
@@ -189,8 +226,16 @@ def build_dag(model: Model) -> DAG:
             requests["champion"],
             decided,
         )
-        chain(has_champion(requests["champion"]), transform_champion)
-        chain([transform_challenger, transform_champion], evaluation)
+        chain(has_champion(requests["champion"]), [transform_champion, transform_champion_golden])
+        chain(
+            [
+                transform_challenger,
+                transform_champion,
+                transform_challenger_golden,
+                transform_champion_golden,
+            ],
+            evaluation,
+        )
         chain(comparison, winner_changed(comparison), publish_winner(comparison))
     return dag
 

@@ -44,7 +44,14 @@ FIRST_TASK = {
 # The XComs the demo's table and the tests read, by kind.
 RESULT_TASKS = {
     "train": ("build_requests", "register_model_version"),
-    "evaluate": ("build_requests", "transform_champion", "evaluate_models", "decide", "compare"),
+    "evaluate": (
+        "build_requests",
+        "transform_champion",
+        "transform_champion_golden",
+        "evaluate_models",
+        "decide",
+        "compare",
+    ),
     "deploy": ("verify_endpoint", "smoke_test"),
     "batch_inference": ("plan_month", "batch_transform", "summarize"),
 }

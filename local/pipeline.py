@@ -252,6 +252,11 @@ def upload_tree(
     return count
 
 
+def _reference_data(path: Path) -> bool:
+    """A model's code tables and golden sets (``<prefix>/golden/<version>/``), not a month."""
+    return "code_tables" in path.parts or "golden" in path.parts
+
+
 class LocalEnvironment:
     """Stack + Slack sink + resources + data + Airflow DB, ready for `run()`."""
 
@@ -329,7 +334,8 @@ class LocalEnvironment:
                 self.workdir / "data",
                 self.settings["data_bucket"],
                 self.settings["kms_key_arn"],
-                include=None if self.upload else (lambda path: "code_tables" in path.parts),
+                # Code tables and golden sets are reference data, there before any month lands.
+                include=None if self.upload else _reference_data,
             )
             self.env = airflow_environ(
                 self.workdir / "airflow" / "template",

@@ -1,7 +1,9 @@
 """``python -m local.demodata --country de --month 2026-10 --items 5000 --out DIR``
 
 ``--country de`` is the country's default model (``de/...``); ``--model de-batteries`` is one of
-its further schemes (``de/batteries/...``); both repeat and mix."""
+its further schemes (``de/batteries/...``); both repeat and mix. Each month also writes its code
+table and that table's golden set (``<prefix>/golden/<version>/``: ``features.jsonl``,
+``labels.jsonl``, ``manifest.json``; fixed, correctly labeled, the same for every month)."""
 
 from __future__ import annotations
 

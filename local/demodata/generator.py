@@ -29,6 +29,10 @@ from local.demodata.catalog import (
 DEFAULT_REGULATION_CHANGE = "2026-11"
 DEFAULT_LABEL_NOISE = 0.02
 DEFAULT_PART_SIZE = 100_000
+# The golden set: this many products of every product type, so every code of the table has at
+# least as many items (DE: 16 types x 20 = 320 items; DE batteries: 12 x 20 = 240).
+DEFAULT_GOLDEN_ITEMS_PER_TYPE = 20
+GOLDEN_SEED = "golden-1"  # fixed: the golden set never changes with a demo's --seed
 
 
 def _check_country(country: str) -> Country:
@@ -246,6 +250,144 @@ def iter_products(
         yield record
 
 
+def golden_prefix(version: str) -> str:
+    """Where a model's golden set of code table ``version`` lives below its data prefix."""
+    return f"golden/{version}"
+
+
+def _iter_golden_typed(
+    country: str,
+    version: str,
+    *,
+    scheme: str | None = None,
+    items_per_type: int = DEFAULT_GOLDEN_ITEMS_PER_TYPE,
+) -> Iterator[tuple[str, dict]]:
+    """(product type, labeled record) for the golden set: ``items_per_type`` products of every
+    type, round-robin over the types, each labeled with the code ``version`` assigns its type."""
+    if items_per_type < 1:
+        raise ValueError(f"items_per_type={items_per_type}: need at least one item per type")
+    catalog, found, tables = _tables(country, scheme)
+    try:
+        table = tables[version]
+    except KeyError:
+        owner = catalog.code if found is None else f"{catalog.code}-{found.name}"
+        raise ValueError(
+            f"model {owner!r}: no code table {version!r} (known: {', '.join(sorted(tables))})"
+        ) from None
+    source = catalog.code if found is None else f"{catalog.code}/{found.name}"
+    source_id = catalog.code if found is None else f"{catalog.code}-{found.name}"
+    # Seeded by the model only: the same products for every month, demo seed and code table
+    # (a new table relabels them; every type is there, so every code of any table has items).
+    rng = random.Random(f"{GOLDEN_SEED}:{source}")
+    index = 0
+    for _ in range(items_per_type):
+        if found is None:
+            for ptype in PRODUCT_TYPES:
+                record = _product(rng, catalog, ptype, f"{source_id}-golden-{version}-{index:05d}")
+                index += 1
+                yield ptype.key, record | {"label": table.assignment[ptype.key]}
+        else:
+            for btype in found.product_types:
+                item_id = f"{source_id}-golden-{version}-{index:05d}"
+                record = _battery_product(rng, found.language, btype, item_id)
+                index += 1
+                # The ground truth: the code the table assigns the type, no label noise.
+                yield btype.key, record | {"label": table.assignment[btype.key]}
+
+
+def iter_golden(
+    country: str,
+    version: str,
+    *,
+    scheme: str | None = None,
+    items_per_type: int = DEFAULT_GOLDEN_ITEMS_PER_TYPE,
+) -> Iterator[dict]:
+    """The golden set of a model's code table ``version``: labeled records, every code
+    represented, each label the generator's ground truth; fixed (independent of month and seed)."""
+    for _, record in _iter_golden_typed(
+        country, version, scheme=scheme, items_per_type=items_per_type
+    ):
+        yield record
+
+
+@dataclass
+class GoldenSummary:
+    country: str
+    code_table_version: str
+    n_items: int
+    scheme: str | None = None
+    files: list[str] = field(default_factory=list)
+    label_counts: dict[str, int] = field(default_factory=dict)
+
+
+def _dump(record: dict) -> str:
+    return json.dumps(record, ensure_ascii=False) + "\n"  # prepare's test-split encoding
+
+
+def generate_golden(
+    out: Path | str,
+    country: str,
+    version: str,
+    *,
+    scheme: str | None = None,
+    prefix: str | None = None,
+    items_per_type: int = DEFAULT_GOLDEN_ITEMS_PER_TYPE,
+) -> GoldenSummary:
+    """Write ``<prefix>/golden/<version>/``: ``features.jsonl`` and ``labels.jsonl`` (the shapes
+    of prepare's ``test_features`` and ``test_labels``) and ``manifest.json`` (counts per code).
+
+    Every label is checked against the code table before anything is written: a code the table
+    does not hold, or a code of the table without items, is an error."""
+    cc = _check_country(country).code
+    _, found, tables = _tables(cc, scheme)
+    base = Path(out) / (prefix.strip("/") if prefix else data_prefix(cc, scheme))
+    directory = base / golden_prefix(version)
+    records = list(_iter_golden_typed(cc, version, scheme=scheme, items_per_type=items_per_type))
+    table = tables[version]
+    counts = Counter(record["label"] for _, record in records)
+    wrong = [r["item_id"] for key, r in records if table.assignment[key] != r["label"]]
+    if wrong or set(counts) != set(table.codes):
+        raise AssertionError(  # pragma: no cover - the generator's own invariant
+            f"golden set {cc} {version}: labels off the ground truth {wrong[:3]} or codes "
+            f"without items {sorted(set(table.codes) - set(counts))}"
+        )
+    directory.mkdir(parents=True, exist_ok=True)
+    features = directory / "features.jsonl"
+    labels = directory / "labels.jsonl"
+    manifest = directory / "manifest.json"
+    with features.open("w", encoding="utf-8") as f, labels.open("w", encoding="utf-8") as lab:
+        for _, record in records:
+            f.write(_dump({k: v for k, v in record.items() if k != "label"}))
+            lab.write(_dump({"item_id": record["item_id"], "label": record["label"]}))
+    named = {"country": cc} | ({"scheme": found.name} if found else {})
+    manifest.write_text(
+        json.dumps(
+            named
+            | {
+                "code_table_version": version,
+                "n_items": len(records),
+                "items_per_product_type": items_per_type,
+                "label_counts": dict(sorted(counts.items())),
+                "labels": "the generator's ground truth: the code the table assigns each "
+                "product's type, no label noise",
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    root = Path(out)
+    return GoldenSummary(
+        country=cc,
+        scheme=scheme,
+        code_table_version=version,
+        n_items=len(records),
+        files=[str(p.relative_to(root)) for p in (features, labels, manifest)],
+        label_counts=dict(sorted(counts.items())),
+    )
+
+
 @dataclass
 class MonthSummary:
     country: str
@@ -256,6 +398,7 @@ class MonthSummary:
     scheme: str | None = None
     files: list[str] = field(default_factory=list)
     label_counts: dict[str, int] = field(default_factory=dict)
+    golden_items: int = 0  # the code table's golden set, written with the month
 
 
 def _write_parts(
@@ -296,7 +439,9 @@ def generate_month(
     label_noise: float = DEFAULT_LABEL_NOISE,
     part_size: int = DEFAULT_PART_SIZE,
 ) -> MonthSummary:
-    """Write ``<prefix>/code_tables/<version>.json`` and ``<prefix>/<month>/{labeled,unlabeled}/``.
+    """Write ``<prefix>/code_tables/<version>.json``, the table's golden set
+    (``<prefix>/golden/<version>/``, :func:`generate_golden`) and
+    ``<prefix>/<month>/{labeled,unlabeled}/``.
 
     ``prefix`` defaults to :func:`data_prefix`: ``<cc>``, or ``<cc>/<scheme>`` for a scheme.
     """
@@ -323,9 +468,10 @@ def generate_month(
         seed=seed,
         regulation_change_from=regulation_change_from,
     )
+    golden = generate_golden(out, cc, version, scheme=scheme, prefix=prefix)
     counts: Counter = Counter()
     month_dir = directory / month
-    files = [table_path]
+    files = [table_path, *(out / name for name in golden.files)]
     files += _write_parts(
         month_dir / "labeled",
         products(items, labeled=True, label_noise=label_noise),
@@ -348,6 +494,7 @@ def generate_month(
         unlabeled_items=unlabeled_items,
         files=[str(p.relative_to(out)) for p in files],
         label_counts=dict(sorted(counts.items())),
+        golden_items=golden.n_items,
     )
 
 

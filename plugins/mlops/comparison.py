@@ -7,6 +7,14 @@ when the paired items of that class support it (the same one-sided McNemar test,
 direction): on a class with a handful of test items one miss moves recall by 0.1, which is noise,
 not a regression. Every check leaves a reason.
 
+The month's test set is cut from the challenger's own month, so its labels are only as good as
+that month's: a month with two classes' labels swapped trains a model that its own test set calls
+fine. So both models are also scored on the model's golden set (fixed, verified, versioned with
+the code table), and promotion also requires the golden primary metric to pass the floor (on a
+first run too) and no significant regression against the champion there: the same exact McNemar
+test, one-sided in the champion's direction, refuses when p < the significance level. Its reasons
+start with "golden set: ".
+
 The McNemar test is a binomial tail on the discordant pairs, written here in a few lines: the
 Airflow environment holds no statistics library (scipy/numpy belong to the images).
 """
@@ -47,6 +55,11 @@ class Decision:
     champion_score: float | None
     p_value: float | None = None
     discordant: dict[str, int] = field(default_factory=dict)
+    # The golden set: the challenger's and champion's primary metric, the regression test's p.
+    golden_challenger_score: float | None = None
+    golden_champion_score: float | None = None
+    golden_p_value: float | None = None
+    golden_discordant: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         result = asdict(self)
@@ -103,13 +116,77 @@ def _recalls(metrics: Mapping[str, Any]) -> dict[str, float]:
     }
 
 
+@dataclass(frozen=True)
+class _GoldenCheck:
+    passed: bool
+    reasons: tuple[str, ...]
+    challenger_score: float
+    champion_score: float | None
+    p_value: float | None
+    discordant: dict[str, int]
+
+
+def _golden_check(
+    golden: Mapping[str, Any],
+    golden_per_item: Iterable[Mapping[str, Any]],
+    with_champion: bool,
+    policy: Policy,
+) -> _GoldenCheck:
+    """The golden set's checks: the floor, and (with a champion) no significant regression."""
+    metric = policy.primary_metric
+    challenger = golden.get("challenger")
+    if not challenger:
+        raise ValueError("golden set: no challenger results (metrics.json's golden section)")
+    score = float(challenger[metric])
+    floor_ok = score >= policy.absolute_floor
+    reasons = [
+        f"golden set: {metric} {score:.4f} {'≥' if floor_ok else '<'} absolute floor "
+        f"{policy.absolute_floor:.4f}"
+    ]
+    if not with_champion:
+        return _GoldenCheck(floor_ok, tuple(reasons), score, None, None, {})
+    champion = golden.get("champion")
+    if not champion:
+        raise ValueError(
+            "golden set: no champion results, though the champion was scored on the test set"
+        )
+    champion_score = float(champion[metric])
+    challenger_only, champion_only = discordant_pairs(golden_per_item)
+    # One-sided in the champion's direction: evidence the challenger is worse on the golden set.
+    p_value = mcnemar_one_sided(champion_only, challenger_only)
+    regression = p_value < policy.significance_level
+    verdict = "significant regression" if regression else "no significant regression"
+    reasons.append(
+        f"golden set: {verdict} against the champion: {metric} {score:.4f} vs {champion_score:.4f}"
+        f", McNemar one-sided p={p_value:.4g} on {champion_only} champion-only vs "
+        f"{challenger_only} challenger-only items {'<' if regression else '≥'} "
+        f"{policy.significance_level}"
+    )
+    return _GoldenCheck(
+        floor_ok and not regression,
+        tuple(reasons),
+        score,
+        champion_score,
+        p_value,
+        {"challenger_only": challenger_only, "champion_only": champion_only},
+    )
+
+
 def decide(
     challenger: Mapping[str, Any],
     champion: Mapping[str, Any] | None,
     per_item: Iterable[Mapping[str, Any]],
     policy: Policy,
+    *,
+    golden: Mapping[str, Any],
+    golden_per_item: Iterable[Mapping[str, Any]],
 ) -> Decision:
-    """Decide whether the challenger replaces the champion; ``metrics.json`` shapes as inputs."""
+    """Decide whether the challenger replaces the champion; ``metrics.json`` shapes as inputs.
+
+    ``golden``: metrics.json's ``golden`` section (``{"challenger": M, "champion": M | None}``),
+    ``golden_per_item``: per_item_golden.jsonl's rows. Both are required: no evaluation decides
+    without its golden set.
+    """
     metric = policy.primary_metric
     score = float(challenger[metric])
     reasons: list[str] = []
@@ -117,9 +194,19 @@ def decide(
     reasons.append(
         f"{metric} {score:.4f} {'≥' if passed else '<'} absolute floor {policy.absolute_floor:.4f}"
     )
+    checked = _golden_check(golden, golden_per_item, champion is not None, policy)
     if champion is None:
-        reasons.append("no champion yet: the challenger wins if it passes the floor")
-        return Decision(passed, tuple(reasons), score, None)
+        reasons.append(
+            "no champion yet: the challenger wins if it passes the floor on the test set and "
+            "on the golden set"
+        )
+        return Decision(
+            passed and checked.passed,
+            (*reasons, *checked.reasons),
+            score,
+            None,
+            golden_challenger_score=checked.challenger_score,
+        )
 
     champion_score = float(champion[metric])
     gain = score - champion_score
@@ -166,12 +253,16 @@ def decide(
             f"{policy.significance_level}), not blocking: {noise}"
         )
 
-    promote = passed and margin_ok and significant and not drops
+    promote = passed and margin_ok and significant and not drops and checked.passed
     return Decision(
         promote,
-        tuple(reasons),
+        (*reasons, *checked.reasons),
         score,
         champion_score,
         p_value,
         {"challenger_only": challenger_only, "champion_only": champion_only},
+        golden_challenger_score=checked.challenger_score,
+        golden_champion_score=checked.champion_score,
+        golden_p_value=checked.p_value,
+        golden_discordant=checked.discordant,
     )

@@ -26,6 +26,8 @@ JOB_ABBREVIATIONS = {
     "model": "model",
     "transform_challenger": "tf-chal",
     "transform_champion": "tf-champ",
+    "transform_challenger_golden": "tf-gchal",
+    "transform_champion_golden": "tf-gchamp",
     "evaluate": "eval",
     "endpoint_config": "epc",
     "transform_batch": "tf-batch",

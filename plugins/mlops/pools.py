@@ -83,6 +83,8 @@ TASK_POOLS: dict[str, tuple[str, Callable[[Model], int]]] = {
     "train_model": ("training", lambda model: model.training.instance_count),
     "transform_challenger": ("transform", _one),
     "transform_champion": ("transform", _one),
+    "transform_challenger_golden": ("transform", _one),
+    "transform_champion_golden": ("transform", _one),
     "batch_transform": ("transform", lambda model: model.batch_inference.instance_count),
     "deploy_endpoint": ("hosting", _hosting_slots),
     "create_model": ("api", _one),

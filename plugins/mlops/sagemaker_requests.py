@@ -46,6 +46,23 @@ def run_prefix(model: Model, run: RunIdentity) -> str:
     return f"{model.prefix}/runs/{run_digest(run.run_id, model.scheme)}"
 
 
+def golden_set_uris(settings: Settings, model: Model, code_table_version: str) -> dict[str, str]:
+    """Where a model's golden set of ``code_table_version`` lives in the data bucket.
+
+    ``<data prefix>/golden/<code_table_version>/`` holding ``features.jsonl`` (prepare's
+    ``test_features`` shape) and ``labels.jsonl`` (``item_id``, ``label``): a fixed, verified
+    labeled set, versioned with the code table, on which every evaluation scores both models.
+    Derived, not configured: the version is the one the challenger was trained against.
+    """
+    base = s3_uri(settings.data_bucket, model.prefix, "golden", code_table_version)
+    return {
+        "code_table_version": code_table_version,
+        "uri": base,
+        "features_uri": base + "features.jsonl",
+        "labels_uri": base + "labels.jsonl",
+    }
+
+
 def tags(model: Model, run: RunIdentity) -> list[dict[str, str]]:
     """Tags of every SageMaker resource: country (and scheme), run, code version."""
     # Tag values allow a limited alphabet; Airflow run ids carry ':' and '+', so keep them legible.
@@ -512,18 +529,32 @@ def evaluation_transform_request(
     role: str,
     model_name: str,
     test_features_uri: str,
+    test_set: str = "test",
 ) -> dict[str, Any]:
-    """Transform of the held-out test features by the challenger or the champion."""
+    """Transform of the held-out test features by the challenger or the champion.
+
+    ``test_set="golden"``: of the model's golden set's features instead (``test_features_uri``
+    is then the golden ``features.jsonl``); its own job (``transform_<role>_golden``) and output
+    (``evaluation/<role>-golden/``).
+    """
     if role not in ("challenger", "champion"):
         raise ValueError(f"role must be challenger or champion, not {role!r}")
+    if test_set not in ("test", "golden"):
+        raise ValueError(f"test_set must be test or golden, not {test_set!r}")
+    golden = test_set == "golden"
     return transform_request(
         settings,
         model,
         run,
-        kind=f"transform_{role}",
+        kind=f"transform_{role}_golden" if golden else f"transform_{role}",
         model_name=model_name,
         input_uri=test_features_uri,
-        output_uri=s3_uri(settings.model_bucket, run_prefix(model, run), "evaluation", role),
+        output_uri=s3_uri(
+            settings.model_bucket,
+            run_prefix(model, run),
+            "evaluation",
+            f"{role}-golden" if golden else role,
+        ),
         instance_type=model.evaluation.transform_instance_type,
         instance_count=1,
     )
@@ -537,14 +568,29 @@ def evaluate_request(
     challenger_output_uri: str,
     champion_output_uri: str | None,
     test_labels_uri: str,
+    golden_challenger_output_uri: str,
+    golden_champion_output_uri: str | None,
+    golden_labels_uri: str,
 ) -> dict[str, Any]:
-    """Processing job ``evaluate``: metrics.json, per_item.jsonl and report.html."""
+    """Processing job ``evaluate``: metrics.json (with its ``golden`` section), per_item.jsonl,
+    per_item_golden.jsonl and report.html. Both models are scored on the month's test set and on
+    the golden set: the champion on both or on neither."""
+    if bool(champion_output_uri) != bool(golden_champion_output_uri):
+        raise ValueError(
+            f"{model.key}: the champion's transform output must be given for the test set and "
+            f"the golden set alike (test set: {champion_output_uri!r}, golden set: "
+            f"{golden_champion_output_uri!r})"
+        )
     inputs = [
         _processing_input("challenger", challenger_output_uri),
         _processing_input("labels", test_labels_uri),
     ]
     if champion_output_uri:
         inputs.insert(1, _processing_input("champion", champion_output_uri))
+    inputs.append(_processing_input("golden_challenger", golden_challenger_output_uri))
+    if golden_champion_output_uri:
+        inputs.append(_processing_input("golden_champion", golden_champion_output_uri))
+    inputs.append(_processing_input("golden_labels", golden_labels_uri))
     base = run_prefix(model, run)
     return _processing_job(
         name=_name(settings, model, "evaluate", run),

@@ -307,19 +307,56 @@ def gate_metrics(s3: Any, profile_uri: str) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- evaluate
+class GoldenSetError(RuntimeError):
+    """A model has no readable golden set for the code table its challenger was trained on."""
+
+
+def golden_set_version(model: Model, challenger: XCom) -> str:
+    """The code table a challenger was trained against: its registry metadata's, else the
+    countries file's (what its train run used)."""
+    return str(challenger.get("code_table_version") or model.code_table_version)
+
+
+def check_golden_set(s3: Any, model: Model, golden: XCom) -> None:
+    """Fail unless both golden-set objects exist (and are readable): an evaluation without its
+    golden set never starts, it never skips the golden checks."""
+    missing = []
+    for name in ("features_uri", "labels_uri"):
+        bucket, _, key = golden[name].removeprefix("s3://").partition("/")
+        try:
+            head = s3.head_object(Bucket=bucket, Key=key)
+        except s3.exceptions.ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "error")
+            missing.append(
+                f"{golden[name]} ({'not found' if code in ('404', 'NoSuchKey') else code})"
+            )
+            continue
+        if not head.get("ContentLength"):
+            missing.append(f"{golden[name]} (empty)")
+    if missing:
+        raise GoldenSetError(
+            f"{model.dag_id('evaluate')}: no golden set for model {model.key}, code table "
+            f"{golden['code_table_version']}, at {golden['uri']}: {'; '.join(missing)}. Upload "
+            "the code table's golden set (features.jsonl, labels.jsonl) there: every evaluation "
+            "scores both models on it"
+        )
+
+
 def plan_evaluation(
     sagemaker: Any,
     dynamodb: Any,
     settings: Settings,
     model: Model,
     *,
+    s3: Any,
     run_id: str,
     run_started_at: str,
     package_arn: str = "",
     champion_package_arn: str = "",
     triggering_extras: Sequence[XCom] = (),
 ) -> dict[str, Any]:
-    """Resolve challenger and champion and build the transform request of each.
+    """Resolve challenger and champion and build the transform requests of each: the month's
+    test set and the model's golden set (``s3`` checks the golden set exists first).
 
     The challenger: ``package_arn`` (the param), else the newest triggering challenger asset
     event's package, else the newest PendingManualApproval version of the model's group. The
@@ -346,18 +383,23 @@ def plan_evaluation(
             )
         override = describe_candidate(sagemaker, champion_package_arn)
         champion = {**override, "version": champion["version"] if champion else None}
+    golden = requests.golden_set_uris(settings, model, golden_set_version(model, challenger))
+    check_golden_set(s3, model, golden)
     run = RunIdentity(
         run_id=run_id, data_month=challenger["data_month"], code_version=settings.code_version
     )
 
-    def transform(role: str, model_name: str) -> dict[str, Any]:
+    def transform(role: str, model_name: str, test_set: str = "test") -> dict[str, Any]:
         return requests.evaluation_transform_request(
             settings,
             model,
             run,
             role=role,
             model_name=model_name,
-            test_features_uri=challenger["test_features_uri"],
+            test_features_uri=golden["features_uri"]
+            if test_set == "golden"
+            else challenger["test_features_uri"],
+            test_set=test_set,
         )
 
     return {
@@ -366,8 +408,15 @@ def plan_evaluation(
         "challenger": challenger,
         "challenger_from": source,
         "champion": champion,
+        "golden": golden,
         "challenger_transform_request": transform("challenger", challenger["model_name"]),
         "champion_transform_request": transform("champion", champion["model_name"])
+        if champion
+        else None,
+        "challenger_golden_transform_request": transform(
+            "challenger", challenger["model_name"], "golden"
+        ),
+        "champion_golden_transform_request": transform("champion", champion["model_name"], "golden")
         if champion
         else None,
     }
@@ -384,8 +433,13 @@ def evaluation_request_after_transforms(
     challenger: XCom,
     challenger_result: XCom,
     champion_result: XCom | None,
+    *,
+    golden: XCom,
+    challenger_golden_result: XCom,
+    champion_golden_result: XCom | None,
 ) -> dict[str, Any]:
-    """The evaluate processing request over the transforms' outputs (champion's if it ran)."""
+    """The evaluate processing request over the transforms' outputs (champion's if it ran): the
+    month's test set and the golden set (``golden``: ``plan_evaluation``'s)."""
     return requests.evaluate_request(
         settings,
         model,
@@ -393,6 +447,11 @@ def evaluation_request_after_transforms(
         challenger_output_uri=_transform_output(challenger_result),
         champion_output_uri=_transform_output(champion_result) if champion_result else None,
         test_labels_uri=challenger["test_labels_uri"],
+        golden_challenger_output_uri=_transform_output(challenger_golden_result),
+        golden_champion_output_uri=_transform_output(champion_golden_result)
+        if champion_golden_result
+        else None,
+        golden_labels_uri=golden["labels_uri"],
     )
 
 
@@ -407,23 +466,33 @@ def decide_evaluation(
     """The automatic decision from the evaluation's outputs; writes nothing.
 
     Reads metrics.json and per_item.jsonl the evaluate job wrote and decides
-    (``comparison.decide``). The value (``decided``) is what ``record_decision`` records:
-    ``decision`` (``Decision.as_dict()``), ``candidate`` (the winners-table fields of the
-    challenger) and ``report_uri``.
+    (``comparison.decide``), on the month's test set and on the golden set (metrics.json's
+    ``golden`` section and per_item_golden.jsonl; missing: an error, never a skip). The value
+    (``decided``) is what ``record_decision`` records: ``decision`` (``Decision.as_dict()``, with
+    the ``golden_*`` fields), ``candidate`` (the winners-table fields of the challenger, with
+    ``golden_set_uri`` and ``golden_metrics``), ``report_uri`` and ``golden`` (URI, items, both
+    models' accuracy and macro-F1 there).
     """
     report_uri = requests.processing_outputs(evaluated["Processing"])["evaluation"]
     metrics = json.loads(read_s3_text(s3, report_uri + "metrics.json"))
-    per_item = [
-        json.loads(line)
-        for line in read_s3_text(s3, report_uri + "per_item.jsonl").splitlines()
-        if line.strip()
-    ]
+    per_item = _read_jsonl(s3, report_uri + "per_item.jsonl")
+    golden = metrics.get("golden")
+    if not isinstance(golden, dict) or not golden.get("challenger"):
+        raise GoldenSetError(
+            f"{model.dag_id('evaluate')}: {report_uri}metrics.json has no golden-set results "
+            "(a 'golden' section with the challenger's metrics): the evaluate job must score "
+            "both models on the golden set"
+        )
+    golden_per_item = _read_jsonl(s3, report_uri + "per_item_golden.jsonl")
     decision = decide(
         metrics["challenger"],
         metrics.get("champion") if champion else None,
         per_item,
         Policy.from_evaluation(model.evaluation),
+        golden={**golden, "champion": golden.get("champion") if champion else None},
+        golden_per_item=golden_per_item,
     )
+    golden_labels = _processing_input_uri(evaluated["Processing"], "golden_labels")
     candidate = {
         "model_name": challenger["model_name"],
         "model_package_arn": challenger["model_package_arn"],
@@ -435,12 +504,37 @@ def decide_evaluation(
         # next month's data gates and the batch drift compare against once it is the winner.
         "profile_uri": challenger.get("profile_uri", ""),
         "metrics": {key: metrics["challenger"][key] for key in ("accuracy", "macro_f1")},
+        # The golden set it was scored on, and its numbers there.
+        "golden_set_uri": golden_labels.rsplit("/", 1)[0] + "/",
+        "golden_metrics": {key: golden["challenger"][key] for key in ("accuracy", "macro_f1")},
     }
     return {
         "decision": decision.as_dict(),
         "candidate": candidate,
         "report_uri": report_uri + "report.html",
+        "golden": {
+            "uri": candidate["golden_set_uri"],
+            "n_items": golden.get("n_items"),
+            "challenger": candidate["golden_metrics"],
+            "champion": {key: golden["champion"][key] for key in ("accuracy", "macro_f1")}
+            if champion and golden.get("champion")
+            else None,
+        },
     }
+
+
+def _read_jsonl(s3: Any, uri: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in read_s3_text(s3, uri).splitlines() if line.strip()]
+
+
+def _processing_input_uri(description: XCom, name: str) -> str:
+    for channel in description.get("ProcessingInputs") or []:
+        if channel["InputName"] == name:
+            return str(channel["S3Input"]["S3Uri"])
+    raise GoldenSetError(
+        f"processing job {description.get('ProcessingJobName')}: no input {name!r} "
+        "(an evaluation without its golden set)"
+    )
 
 
 def record_decision(

@@ -4,7 +4,8 @@ Two real models of one real prepared month (the project's images through the loc
 with the train steps' own requests): the champion, fitted with crippled hyperparameters, sits in
 the winners table as an earlier month's evaluation left it; the challenger, with the defaults, is
 a PendingManualApproval version. Then the real evaluate DAG runs (`dag.test()` in a worker,
-local/pipeline.py): both batch transforms, the evaluate job, compare.
+local/pipeline.py): both batch transforms of the month's test set and of the model's golden set
+(the demo generator's, uploaded with the month), the evaluate job, compare.
 """
 
 from __future__ import annotations
@@ -172,3 +173,45 @@ def test_compare_decides_on_the_champions_numbers_from_the_evaluate_job(local, m
     assert decided["outcome"] == "promoted"
     assert decided["decision"]["champion_score"] == written["champion"]["macro_f1"]
     assert outcome["tasks"]["publish_winner"]["state"] == "success"
+
+
+def test_both_models_are_scored_on_the_golden_set_and_the_decision_shows_it(local, month):
+    assert month["run"].ok, month["run"].error
+    outcome = month["evaluate"]
+    model = month["model"]
+    golden = return_value(outcome, "build_requests")["golden"]
+    assert golden["uri"] == (
+        f"s3://{local.settings['data_bucket']}/{model.prefix}/golden/{model.code_table_version}/"
+    )
+    outputs = {}
+    for role in ("challenger", "champion"):
+        task = f"transform_{role}_golden"
+        assert outcome["tasks"][task]["state"] == "success"
+        transform = return_value(outcome, task)["Transform"]
+        assert transform["ModelName"] == month[role]["model_name"]
+        assert (
+            transform["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]
+            == (golden["features_uri"])
+        )
+        outputs[role] = transform["TransformOutput"]["S3OutputPath"].rstrip("/")
+    evaluated = return_value(outcome, "evaluate_models")["Processing"]
+    inputs = {i["InputName"]: i["S3Input"]["S3Uri"] for i in evaluated["ProcessingInputs"]}
+    assert inputs["golden_labels"] == golden["labels_uri"]
+    for role, uri in outputs.items():
+        assert inputs[f"golden_{role}"].rstrip("/") == uri
+
+    report = requests.processing_outputs(evaluated)["evaluation"]
+    s3 = local.stack.client("s3")
+    written = json.loads(read_text(s3, report + "metrics.json"))["golden"]
+    n_golden = len(read_text(s3, golden["labels_uri"]).splitlines())
+    assert written["n_items"] == n_golden > 0
+    assert written["challenger"]["macro_f1"] > written["champion"]["macro_f1"]
+    assert len(read_text(s3, report + "per_item_golden.jsonl").splitlines()) == n_golden
+    assert "<h2>Golden set</h2>" in read_text(s3, report + "report.html")
+
+    [decided] = [e for e in month["table"].history(model.key) if e["run_id"] == outcome["run_id"]]
+    decision = decided["decision"]
+    assert decision["golden_challenger_score"] == written["challenger"]["macro_f1"]
+    assert decision["golden_champion_score"] == written["champion"]["macro_f1"]
+    assert any(r.startswith("golden set: no significant regression") for r in decision["reasons"])
+    assert decided["golden_set_uri"] == golden["uri"]

@@ -205,6 +205,9 @@ def test_batteries_month_writes_under_the_scheme_prefix_only(tmp_path):
         "de/batteries/2026-10/labeled/part-00000.jsonl",
         "de/batteries/2026-10/unlabeled/part-00000.jsonl",
         "de/batteries/code_tables/v1.json",
+        "de/batteries/golden/v1/features.jsonl",
+        "de/batteries/golden/v1/labels.jsonl",
+        "de/batteries/golden/v1/manifest.json",
     ]
     assert sorted(p.name for p in (tmp_path / "de").iterdir()) == ["batteries"]
     table = json.loads((tmp_path / "de" / "batteries" / "code_tables" / "v1.json").read_text())
@@ -220,6 +223,9 @@ def test_a_custom_prefix_moves_the_whole_month(tmp_path):
     assert sorted(summary.files) == [
         "eu/batt/2026-10/labeled/part-00000.jsonl",
         "eu/batt/code_tables/v1.json",
+        "eu/batt/golden/v1/features.jsonl",
+        "eu/batt/golden/v1/labels.jsonl",
+        "eu/batt/golden/v1/manifest.json",
     ]
 
 

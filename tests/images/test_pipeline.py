@@ -6,17 +6,15 @@ import json
 
 import pytest
 
-from tests.support.images import copy_into, run_entrypoint, transform
+from tests.support.images import copy_into, run_entrypoint, stage_evaluation, transform
 
 
 @pytest.fixture(scope="module")
-def evaluation(workspace, prepared_1, linear_server, neural_server):
-    """Neural as challenger, linear as champion, on the prepared held-out test set."""
+def evaluation(workspace, prepared_1, month_1, linear_server, neural_server):
+    """Neural as challenger, linear as champion, on the prepared held-out test set (and the
+    code table's golden set)."""
     opt_ml = workspace / "evaluate" / "opt" / "ml"
-    inputs = opt_ml / "processing" / "input"
-    transform(neural_server, prepared_1 / "test_features", inputs / "challenger")
-    transform(linear_server, prepared_1 / "test_features", inputs / "champion")
-    copy_into(prepared_1 / "test_labels", inputs / "labels")
+    stage_evaluation(opt_ml, prepared_1, month_1.golden, neural_server, linear_server)
     result = run_entrypoint("processing", "ml_processing.evaluate", opt_ml, {"COUNTRY": "de"})
     assert result.returncode == 0, result.stderr
     return opt_ml / "processing" / "output" / "evaluation"
@@ -61,11 +59,11 @@ def test_report_is_one_self_contained_html_file_with_plots(evaluation):
         assert external not in html
 
 
-def test_evaluate_without_champion_writes_null_champion(workspace, prepared_1, linear_server):
+def test_evaluate_without_champion_writes_null_champion(
+    workspace, prepared_1, month_1, linear_server
+):
     opt_ml = workspace / "evaluate-alone" / "opt" / "ml"
-    inputs = opt_ml / "processing" / "input"
-    transform(linear_server, prepared_1 / "test_features", inputs / "challenger")
-    copy_into(prepared_1 / "test_labels", inputs / "labels")
+    stage_evaluation(opt_ml, prepared_1, month_1.golden, linear_server)
     result = run_entrypoint("processing", "ml_processing.evaluate", opt_ml, {"COUNTRY": "de"})
     assert result.returncode == 0, result.stderr
     evaluation = opt_ml / "processing" / "output" / "evaluation"
@@ -74,14 +72,12 @@ def test_evaluate_without_champion_writes_null_champion(workspace, prepared_1, l
 
 
 def test_evaluate_names_the_missing_items_when_predictions_are_incomplete(
-    workspace, prepared_1, linear_server
+    workspace, prepared_1, month_1, linear_server
 ):
     opt_ml = workspace / "evaluate-short" / "opt" / "ml"
-    inputs = opt_ml / "processing" / "input"
-    out = transform(linear_server, prepared_1 / "test_features", inputs / "challenger")
-    answers = out / "features.jsonl.out"
+    stage_evaluation(opt_ml, prepared_1, month_1.golden, linear_server)
+    answers = opt_ml / "processing" / "input" / "challenger" / "features.jsonl.out"
     answers.write_text("".join(answers.read_text().splitlines(keepends=True)[:-5]))
-    copy_into(prepared_1 / "test_labels", inputs / "labels")
     result = run_entrypoint("processing", "ml_processing.evaluate", opt_ml, {"COUNTRY": "de"})
     assert result.returncode != 0
     message = (opt_ml / "output" / "message").read_text()

@@ -17,13 +17,12 @@ from tests.support.images import (
     MONTH_2,
     MonthData,
     Server,
-    copy_into,
     hyperparameters,
     run_entrypoint,
     run_prepare,
     run_training,
     serving_root,
-    transform,
+    stage_evaluation,
 )
 
 
@@ -34,13 +33,13 @@ def _train_linear(workspace: Path, name: str, prepared: Path, data: MonthData) -
     return train_root / "model"
 
 
-def _evaluate(workspace: Path, name: str, prepared: Path, challenger: Server, champion: Server):
-    """The evaluate entrypoint on ``prepared``'s test split, both models transformed."""
+def _evaluate(
+    workspace: Path, name: str, prepared: Path, golden: Path, challenger: Server, champion: Server
+):
+    """The evaluate entrypoint on ``prepared``'s test split and the golden set, both models
+    transformed."""
     opt_ml = workspace / f"evaluate-{name}" / "opt" / "ml"
-    inputs = opt_ml / "processing" / "input"
-    transform(challenger, prepared / "test_features", inputs / "challenger")
-    transform(champion, prepared / "test_features", inputs / "champion")
-    copy_into(prepared / "test_labels", inputs / "labels")
+    stage_evaluation(opt_ml, prepared, golden, challenger, champion)
     result = run_entrypoint("processing", "ml_processing.evaluate", opt_ml, {"COUNTRY": "de"})
     assert result.returncode == 0, result.stderr
     return json.loads(
@@ -54,7 +53,7 @@ def month_2_evaluation(workspace, month_2, linear_server):
     model_dir = _train_linear(workspace, "2", prepared, month_2)
     challenger = Server(serving_root(workspace, "serve-linear-2", model_dir))
     try:
-        return _evaluate(workspace, "2", prepared, challenger, linear_server)
+        return _evaluate(workspace, "2", prepared, month_2.golden, challenger, linear_server)
     finally:
         challenger.stop()
 
@@ -77,24 +76,31 @@ class SchemeMonthData(MonthData):
     def code_table(self) -> Path:
         return self.root / self.country / self.scheme / "code_tables" / f"{self.version}.json"
 
+    @property
+    def golden(self) -> Path:
+        return self.root / self.country / self.scheme / "golden" / self.version
+
 
 @pytest.fixture(scope="module")
 def batteries_evaluation(workspace):
     """DE batteries: the month-1 model as champion against one retrained on month 2."""
     servers: list[Server] = []
     try:
-        prepared = {}
+        prepared, golden = {}, {}
         for month in (MONTH_1, MONTH_2):
             summary = generate_month(
                 workspace / "data", "de", month, ITEMS, scheme="batteries", unlabeled_items=50
             )
             data = SchemeMonthData(workspace / "data", "de", month, summary.code_table_version)
+            golden[month] = data.golden
             name = f"batteries-{month}"
             prepared[month] = run_prepare(workspace / f"prepare-{name}" / "opt" / "ml", data)
             model_dir = _train_linear(workspace, name, prepared[month], data)
             servers.append(Server(serving_root(workspace, f"serve-{name}", model_dir)))
         champion, challenger = servers
-        return _evaluate(workspace, "batteries", prepared[MONTH_2], challenger, champion)
+        return _evaluate(
+            workspace, "batteries", prepared[MONTH_2], golden[MONTH_2], challenger, champion
+        )
     finally:
         for server in servers:
             server.stop()

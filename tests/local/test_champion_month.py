@@ -31,16 +31,27 @@ MONTH = "2026-10"
 STARTED = "2026-11-22T03:23:27+00:00"
 LABELS = [f"UK-{n}" for n in range(1, 5)]
 ITEMS = [(f"item-{n:03d}", LABELS[n % len(LABELS)]) for n in range(100)]
+# The model's golden set (its features do not matter here: the transforms' answers are written).
+GOLDEN_ITEMS = [(f"golden-{n:03d}", LABELS[n % len(LABELS)]) for n in range(80)]
 
 
 @pytest.fixture(scope="module")
 def project(stack):
     """The session stack provisioned as the DAGs expect it, and the gb model."""
     settings_dict = provision(stack.client, load_local_settings())
+    settings, model = parse_settings(settings_dict), get_model(COUNTRY, DEFAULT_COUNTRIES)
+    golden = requests.golden_set_uris(settings, model, model.code_table_version)
+    put_lines(stack.client("s3"), golden["features_uri"], [{"item_id": i} for i, _ in GOLDEN_ITEMS])
+    put_lines(
+        stack.client("s3"),
+        golden["labels_uri"],
+        [{"item_id": item, "label": label} for item, label in GOLDEN_ITEMS],
+    )
     return {
         "settings_dict": settings_dict,
-        "settings": parse_settings(settings_dict),
-        "model": get_model(COUNTRY, DEFAULT_COUNTRIES),
+        "settings": settings,
+        "model": model,
+        "golden": golden,
         "sagemaker": stack.client("sagemaker"),
         "s3": stack.client("s3"),
         "dynamodb": boto3.resource(
@@ -108,7 +119,7 @@ def put_lines(s3, uri: str, records: list[dict]) -> None:
     s3.put_object(Bucket=bucket, Key=key, Body="".join(json.dumps(r) + "\n" for r in records))
 
 
-def answers(wrong: set[int]) -> list[dict]:
+def answers(wrong: set[int], items: list[tuple[str, str]] = ITEMS) -> list[dict]:
     """The inference image's answer per test item; the items at ``wrong`` get a wrong label."""
     return [
         {
@@ -116,7 +127,7 @@ def answers(wrong: set[int]) -> list[dict]:
             "label": LABELS[(LABELS.index(label) + 1) % len(LABELS)] if n in wrong else label,
             "confidence": 0.9,
         }
-        for n, (item, label) in enumerate(ITEMS)
+        for n, (item, label) in enumerate(items)
     ]
 
 
@@ -125,8 +136,15 @@ def transform_output(request: dict) -> dict:
     return {"Transform": {"TransformOutput": request["TransformOutput"]}}
 
 
-def evaluate_month(project, name: str, challenger_wrong: set[int], champion_wrong: set[int]):
-    """A champion month: plan, transforms' answers, the real evaluate job, then compare."""
+def evaluate_month(
+    project,
+    name: str,
+    challenger_wrong: set[int],
+    champion_wrong: set[int],
+    golden_wrong: dict[str, set[int]] | None = None,
+):
+    """A champion month: plan, transforms' answers (``golden_wrong``: the golden items each model
+    gets wrong; none by default), the real evaluate job, then compare."""
     settings, model = project["settings"], project["model"]
     champion = register(project, f"{name}-champion", "Approved")
     crown(project, champion)
@@ -141,6 +159,7 @@ def evaluate_month(project, name: str, challenger_wrong: set[int], champion_wron
         project["dynamodb"],
         settings,
         model,
+        s3=project["s3"],
         run_id=f"manual__{name}",
         run_started_at=STARTED,
         package_arn=challenger["model_package_arn"],
@@ -154,6 +173,13 @@ def evaluate_month(project, name: str, challenger_wrong: set[int], champion_wron
             answers(wrong),
         )
         results[role] = transform_output(request)
+        request = plan[f"{role}_golden_transform_request"]
+        put_lines(
+            project["s3"],
+            request["TransformOutput"]["S3OutputPath"] + "/features.jsonl.out",
+            answers((golden_wrong or {}).get(role, set()), GOLDEN_ITEMS),
+        )
+        results[f"{role}_golden"] = transform_output(request)
     evaluation = steps.evaluation_request_after_transforms(
         settings,
         model,
@@ -161,6 +187,9 @@ def evaluate_month(project, name: str, challenger_wrong: set[int], champion_wron
         plan["challenger"],
         results["challenger"],
         results["champion"],
+        golden=plan["golden"],
+        challenger_golden_result=results["challenger_golden"],
+        champion_golden_result=results["champion_golden"],
     )
     sagemaker = project["sagemaker"]
     sagemaker.create_processing_job(**evaluation)
@@ -264,6 +293,36 @@ def test_a_gain_the_paired_items_do_not_support_keeps_the_champion(project):
     assert approval(project, month["challenger"]["model_package_arn"]) == "Rejected"
 
 
+def test_a_challenger_the_month_calls_better_is_kept_out_by_a_golden_regression(project):
+    # The month's test set: challenger right on every item, the champion wrong on 30 (it would
+    # promote). The golden set: the challenger wrong on 24 items the champion gets right.
+    month = evaluate_month(
+        project,
+        "golden-regression",
+        set(),
+        set(range(0, 90, 3)),
+        golden_wrong={"challenger": set(range(0, 72, 3)), "champion": set()},
+    )
+    written, outcome = month["written"], month["outcome"]
+    assert written["challenger"]["macro_f1"] > written["champion"]["macro_f1"]
+    golden = written["golden"]
+    assert golden["n_items"] == len(GOLDEN_ITEMS)
+    assert golden["challenger"]["macro_f1"] < golden["champion"]["macro_f1"] == 1.0
+    inputs = {i["InputName"]: i["S3Input"]["S3Uri"] for i in month["described"]["ProcessingInputs"]}
+    assert inputs["golden_labels"] == project["golden"]["labels_uri"]
+    assert outcome.value["outcome"] == "kept_champion", outcome.metrics["reasons"]
+    assert "golden set: significant regression against the champion" in outcome.metrics["reasons"]
+    assert "on 24 champion-only vs 0 challenger-only items" in outcome.metrics["reasons"]
+    assert approval(project, month["challenger"]["model_package_arn"]) == "Rejected"
+    assert (
+        winners(project).current(COUNTRY)["model_package_arn"]
+        == month["champion"]["model_package_arn"]
+    )
+    decision = history_of(project, month["plan"]["run"]["run_id"])["decision"]
+    assert decision["golden_discordant"] == {"challenger_only": 0, "champion_only": 24}
+    assert decision["golden_champion_score"] == 1.0
+
+
 # ---------------------------------------------------------------- the DAGs' setup tasks
 @pytest.fixture(scope="module")
 def dags(project, stack, tmp_path_factory):
@@ -326,6 +385,31 @@ def test_evaluate_takes_the_triggering_events_package_not_the_newest_pending(pro
     assert plan["challenger_transform_request"]["ModelName"] == "event-challenger"
     assert plan["champion"]["model_package_arn"] == champion["model_package_arn"]
     assert plan["champion_transform_request"]["ModelName"] == "event-champion"
+
+
+def test_the_evaluate_dag_fails_before_any_transform_without_the_golden_set(project, dags):
+    challenger = register(project, "no-golden-challenger")
+    golden = project["golden"]
+    s3 = project["s3"]
+    saved = {name: read_text(s3, golden[name]) for name in ("features_uri", "labels_uri")}
+    bucket, _, key = golden["labels_uri"].removeprefix("s3://").partition("/")
+    s3.delete_object(Bucket=bucket, Key=key)
+    build = dags.dags[project["model"].dag_id("evaluate")].get_task("build_requests")
+    try:
+        with pytest.raises(steps.GoldenSetError) as refused:
+            build.python_callable(
+                params={"model_package_arn": challenger["model_package_arn"]},
+                run_id="manual__no-golden",
+            )
+    finally:
+        for name, text in saved.items():
+            bucket, _, key = golden[name].removeprefix("s3://").partition("/")
+            s3.put_object(Bucket=bucket, Key=key, Body=text.encode())
+    message = str(refused.value)
+    version = project["model"].code_table_version
+    assert f"evaluate__gb: no golden set for model gb, code table {version}" in message
+    assert f"{golden['labels_uri']} (not found)" in message
+    assert golden["features_uri"] + " (" not in message
 
 
 # ---------------------------------------------------------------- deploy only what is Approved

@@ -3,6 +3,7 @@ transform as SageMaker runs it, and the image harness the benchmark shares (benc
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from bench.image_harness import (
@@ -46,6 +47,7 @@ __all__ = [
     "run_training",
     "serving_root",
     "stage_prepare",
+    "stage_evaluation",
     "stage_training",
     "transform",
 ]
@@ -68,3 +70,29 @@ def transform(
             answers.append(payload.decode())
         (out_dir / f"{path.name}.out").write_text("".join(answers), encoding="utf-8")
     return out_dir
+
+
+def stage_evaluation(
+    opt_ml: Path,
+    prepared: Path,
+    golden: Path,
+    challenger: Server,
+    champion: Server | None = None,
+) -> Path:
+    """The evaluate job's inputs, as the evaluate DAG stages them: each model's transform of the
+    month's test features (``prepared``: prepare's output dir) and of the golden set's
+    (``golden``: ``<prefix>/golden/<version>/``), the test labels and the golden labels."""
+    inputs = opt_ml / "processing" / "input"
+    features = opt_ml.parent / "golden-features"  # the transform input: the features file alone
+    features.mkdir(parents=True, exist_ok=True)
+    shutil.copy(golden / "features.jsonl", features / "features.jsonl")
+    labels = inputs / "golden_labels"
+    labels.mkdir(parents=True, exist_ok=True)
+    shutil.copy(golden / "labels.jsonl", labels / "labels.jsonl")
+    copy_into(prepared / "test_labels", inputs / "labels")
+    roles = {"challenger": challenger, "champion": champion}
+    for role, server in roles.items():
+        if server is not None:
+            transform(server, prepared / "test_features", inputs / role)
+            transform(server, features, inputs / f"golden_{role}")
+    return opt_ml

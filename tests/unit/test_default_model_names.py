@@ -24,6 +24,14 @@ TUNED = {"learning_rate": "0.001", "hidden_size": "128"}
 MODEL_DATA = "s3://mlops-local-models/de/runs/x/training/job/output/model.tar.gz"
 
 
+def _before_the_golden_set(request: dict) -> dict:
+    """The evaluate request without its golden-set inputs (added after the golden file was
+    written; tests/unit/test_sagemaker_requests.py covers them)."""
+    inputs = [i for i in request["ProcessingInputs"] if not i["InputName"].startswith("golden_")]
+    assert len(inputs) == len(request["ProcessingInputs"]) - 3
+    return {**request, "ProcessingInputs": inputs}
+
+
 def every_request(settings, model, run) -> dict:
     prepare = requests.prepare_request(settings, model, run)
     # Added since the golden file: the data gates' thresholds (config, not names).
@@ -58,13 +66,18 @@ def every_request(settings, model, run) -> dict:
             )
             for role in ("challenger", "champion")
         },
-        "evaluate": requests.evaluate_request(
-            settings,
-            model,
-            run,
-            challenger_output_uri="s3://b/c/",
-            champion_output_uri="s3://b/d/",
-            test_labels_uri=out["test_labels"],
+        "evaluate": _before_the_golden_set(
+            requests.evaluate_request(
+                settings,
+                model,
+                run,
+                challenger_output_uri="s3://b/c/",
+                champion_output_uri="s3://b/d/",
+                test_labels_uri=out["test_labels"],
+                golden_challenger_output_uri="s3://b/cg/",
+                golden_champion_output_uri="s3://b/dg/",
+                golden_labels_uri="s3://b/golden/labels.jsonl",
+            )
         ),
         "transform_batch": requests.batch_transform_request(settings, model, run, model_name="m"),
         "postprocess": requests.postprocess_request(

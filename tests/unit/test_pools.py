@@ -66,7 +66,12 @@ def test_one_instance_jobs_and_api_calls_hold_one_slot(sized_models):
     nl = sized_models["nl"]
     for task_id in ("prepare_data", "evaluate_models", "postprocess"):
         assert task_slots(nl, task_id) == ("sagemaker_processing", 1)
-    for task_id in ("transform_challenger", "transform_champion"):
+    for task_id in (
+        "transform_challenger",
+        "transform_champion",
+        "transform_challenger_golden",
+        "transform_champion_golden",
+    ):
         assert task_slots(nl, task_id) == ("sagemaker_transform", 1)
     for task_id in ("create_model", "create_endpoint_config"):
         assert task_slots(nl, task_id) == ("sagemaker_api", 1)

@@ -25,6 +25,7 @@ def all_requests(settings, model, run) -> list[tuple[str, dict]]:
     prepare = requests.prepare_request(settings, model, run)
     outputs = requests.processing_outputs(prepare)
     train_uri, validation_uri = outputs["train"], outputs["validation"]
+    golden = requests.golden_set_uris(settings, model, model.code_table_version)["features_uri"]
     return [
         ("CreateProcessingJob", prepare),
         (
@@ -59,10 +60,12 @@ def all_requests(settings, model, run) -> list[tuple[str, dict]]:
                     run,
                     role=role,
                     model_name="m",
-                    test_features_uri=outputs["test_features"],
+                    test_features_uri=features,
+                    test_set=test_set,
                 ),
             )
             for role in ("challenger", "champion")
+            for test_set, features in (("test", outputs["test_features"]), ("golden", golden))
         ],
         (
             "CreateProcessingJob",
@@ -73,6 +76,9 @@ def all_requests(settings, model, run) -> list[tuple[str, dict]]:
                 challenger_output_uri="s3://b/challenger/",
                 champion_output_uri="s3://b/champion/",
                 test_labels_uri=outputs["test_labels"],
+                golden_challenger_output_uri="s3://b/challenger-golden/",
+                golden_champion_output_uri="s3://b/champion-golden/",
+                golden_labels_uri=golden.replace("features", "labels"),
             ),
         ),
         (
@@ -358,3 +364,40 @@ def test_client_token_is_the_model_name_while_it_fits_and_a_digest_beyond():
     long_b = "abcdefghijkl-de-abcdefghijkl-model-1c85cec1"
     assert len(requests.client_token(long_a)) == 36
     assert requests.client_token(long_a) != requests.client_token(long_b)
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.key)
+def test_the_golden_set_lives_under_the_models_data_prefix_by_code_table(model, settings):
+    golden = requests.golden_set_uris(settings, model, model.code_table_version)
+    base = f"s3://{settings.data_bucket}/{model.prefix}/golden/{model.code_table_version}/"
+    assert golden == {
+        "code_table_version": model.code_table_version,
+        "uri": base,
+        "features_uri": base + "features.jsonl",
+        "labels_uri": base + "labels.jsonl",
+    }
+
+
+def test_a_golden_transform_is_its_own_job_with_its_own_output(settings, run):
+    model = MODELS[0]
+    golden = requests.golden_set_uris(settings, model, model.code_table_version)
+    test, gold = (
+        requests.evaluation_transform_request(
+            settings, model, run, role="champion", model_name="m", test_features_uri=uri, test_set=t
+        )
+        for t, uri in (("test", "s3://m/test_features/"), ("golden", golden["features_uri"]))
+    )
+    assert gold["TransformJobName"] != test["TransformJobName"]
+    assert "-tf-gchamp-" in gold["TransformJobName"]
+    assert gold["TransformOutput"]["S3OutputPath"].endswith("/evaluation/champion-golden/")
+    assert gold["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"] == golden["features_uri"]
+    with pytest.raises(ValueError, match="test_set must be test or golden"):
+        requests.evaluation_transform_request(
+            settings,
+            model,
+            run,
+            role="champion",
+            model_name="m",
+            test_features_uri="s3://x/",
+            test_set="gold",
+        )

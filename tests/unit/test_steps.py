@@ -165,12 +165,23 @@ def test_a_scheme_models_challenger_lands_in_its_own_group(aws, settings):
 
 
 # ---------------------------------------------------------------- evaluate
-def plan_evaluation(aws, settings, model=GB, **kwargs):
+def put_golden_set(aws, settings, model=GB, version=None) -> dict:
+    """The model's golden set of its code table, as the data owner uploads it."""
+    golden = requests.golden_set_uris(settings, model, version or model.code_table_version)
+    aws.put_text(golden["features_uri"], json.dumps({"item_id": "g-1", "title": "Kettle"}) + "\n")
+    aws.put_text(golden["labels_uri"], json.dumps({"item_id": "g-1", "label": "UK-WEEE-02"}) + "\n")
+    return golden
+
+
+def plan_evaluation(aws, settings, model=GB, golden=True, **kwargs):
+    if golden:
+        put_golden_set(aws, settings, model)
     return steps.plan_evaluation(
         aws.sagemaker,
         aws.dynamodb,
         settings,
         model,
+        s3=aws.s3,
         run_id=RUN_ID,
         run_started_at=STARTED,
         **kwargs,
@@ -235,39 +246,174 @@ def test_a_champion_override_is_compared_but_the_write_stays_on_the_current_winn
         plan_evaluation(aws, settings, package_arn=challenger, champion_package_arn=challenger)
 
 
-def test_evaluation_request_takes_the_champion_output_only_when_it_ran(settings):
-    run = planned(settings)["run"]
-    challenger = {"test_labels_uri": "s3://m/labels/"}
-    without = steps.evaluation_request_after_transforms(
-        settings, GB, run, challenger, transformed("s3://m/challenger/"), None
-    )
-    with_champion = steps.evaluation_request_after_transforms(
-        settings, GB, run, challenger, transformed("s3://m/challenger/"), transformed("s3://m/c/")
-    )
-    names = [[i["InputName"] for i in r["ProcessingInputs"]] for r in (without, with_champion)]
-    assert names == [["challenger", "labels"], ["challenger", "champion", "labels"]]
+GOLDEN = {"labels_uri": "s3://d/gb/golden/2026-01/labels.jsonl"}
 
 
-def evaluation_outputs(aws, settings, challenger_f1, champion_f1=None, per_item=()):
-    """Write what the evaluate job writes and return its operator's XCom."""
-    request = steps.evaluation_request_after_transforms(
+def evaluation_request(settings, champion: bool, champion_golden: bool | None = None):
+    champion_golden = champion if champion_golden is None else champion_golden
+    return steps.evaluation_request_after_transforms(
         settings,
         GB,
         planned(settings)["run"],
         {"test_labels_uri": "s3://m/labels/"},
         transformed("s3://m/challenger/"),
-        None,
+        transformed("s3://m/c/") if champion else None,
+        golden=GOLDEN,
+        challenger_golden_result=transformed("s3://m/challenger-golden/"),
+        champion_golden_result=transformed("s3://m/c-golden/") if champion_golden else None,
     )
+
+
+def test_evaluation_request_takes_the_champion_output_only_when_it_ran(settings):
+    without, with_champion = (evaluation_request(settings, c) for c in (False, True))
+    names = [[i["InputName"] for i in r["ProcessingInputs"]] for r in (without, with_champion)]
+    assert names == [
+        ["challenger", "labels", "golden_challenger", "golden_labels"],
+        [
+            "challenger",
+            "champion",
+            "labels",
+            "golden_challenger",
+            "golden_champion",
+            "golden_labels",
+        ],
+    ]
+    inputs = {i["InputName"]: i["S3Input"]["S3Uri"] for i in with_champion["ProcessingInputs"]}
+    assert inputs["golden_labels"] == GOLDEN["labels_uri"]
+    assert inputs["golden_champion"] == "s3://m/c-golden/"
+
+
+@pytest.mark.parametrize("champion_golden", [True, False])
+def test_the_champion_is_scored_on_both_sets_or_on_neither(settings, champion_golden):
+    with pytest.raises(ValueError, match="champion's transform output must be given for the test"):
+        evaluation_request(settings, not champion_golden, champion_golden)
+
+
+def test_a_missing_golden_set_fails_the_plan_naming_model_version_and_uri(aws, settings):
+    arn = registered(aws, settings).value["model_package_arn"]
+    golden = requests.golden_set_uris(settings, GB, GB.code_table_version)
+    with pytest.raises(steps.GoldenSetError) as refused:
+        plan_evaluation(aws, settings, golden=False, package_arn=arn)
+    message = str(refused.value)
+    assert f"no golden set for model gb, code table {GB.code_table_version}" in message
+    assert f"at {golden['uri']}:" in message
+    assert f"{golden['features_uri']} (not found)" in message
+    assert f"{golden['labels_uri']} (not found)" in message
+
+
+def test_a_golden_set_missing_one_file_fails_too_and_names_that_file(aws, settings):
+    arn = registered(aws, settings).value["model_package_arn"]
+    golden = put_golden_set(aws, settings)
+    bucket, _, key = golden["features_uri"].removeprefix("s3://").partition("/")
+    aws.s3.delete_object(Bucket=bucket, Key=key)
+    with pytest.raises(steps.GoldenSetError, match="features.jsonl \\(not found\\)") as refused:
+        plan_evaluation(aws, settings, golden=False, package_arn=arn)
+    assert "labels.jsonl (" not in str(refused.value)
+
+
+def test_an_empty_golden_file_fails_the_plan_too(aws, settings):
+    arn = registered(aws, settings).value["model_package_arn"]
+    golden = put_golden_set(aws, settings)
+    aws.put_text(golden["labels_uri"], "")
+    with pytest.raises(steps.GoldenSetError, match="labels.jsonl \\(empty\\)"):
+        plan_evaluation(aws, settings, golden=False, package_arn=arn)
+
+
+def test_the_golden_set_is_transformed_by_both_models_under_its_own_job_names(aws, settings):
+    arn = registered(aws, settings).value["model_package_arn"]
+    first = plan_evaluation(aws, settings, package_arn=arn)
+    assert first["champion_golden_transform_request"] is None
+    record_champion(aws)
+    plan = plan_evaluation(aws, settings, package_arn=arn)
+    golden = plan["golden"]
+    assert golden == requests.golden_set_uris(settings, GB, GB.code_table_version)
+    assert golden["uri"] == f"s3://{settings.data_bucket}/gb/golden/{GB.code_table_version}/"
+    for role, model_name in (
+        ("challenger", "mlops-gb-model-0b74bdb0"),
+        ("champion", "champion-model"),
+    ):
+        request = plan[f"{role}_golden_transform_request"]
+        source = request["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]
+        assert source == golden["features_uri"]
+        assert request["ModelName"] == model_name
+        assert request["TransformOutput"]["S3OutputPath"].endswith(f"/evaluation/{role}-golden/")
+    names = {
+        plan[f"{r}_transform_request"]["TransformJobName"]
+        for r in ("challenger", "champion", "challenger_golden", "champion_golden")
+    }
+    assert len(names) == 4
+
+
+def test_the_golden_set_follows_the_code_table_the_challenger_was_trained_on():
+    assert steps.golden_set_version(GB, {}) == GB.code_table_version
+    assert steps.golden_set_version(GB, {"code_table_version": "v9"}) == "v9"
+
+
+def test_compare_refuses_a_first_challenger_below_the_floor_on_the_golden_set(aws, settings):
+    challenger = registered(aws, settings).value
+    plan = plan_evaluation(aws, settings, package_arn=challenger["model_package_arn"])
+    evaluated = evaluation_outputs(aws, settings, 0.95, golden_f1=0.3)
+    outcome = compare(aws, settings, plan["challenger"], None, evaluated)
+    assert outcome.value["outcome"] == "kept_champion"
+    assert "golden set: macro_f1 0.3000 < absolute floor" in outcome.metrics["reasons"]
+    assert approval(aws, challenger["model_package_arn"]) == "Rejected"
+    assert aws.winners.current("gb") is None
+
+
+def test_decide_records_the_golden_set_and_its_numbers(aws, settings):
+    challenger = registered(aws, settings).value
+    plan = plan_evaluation(aws, settings, package_arn=challenger["model_package_arn"])
+    decided = steps.decide_evaluation(
+        aws.s3,
+        GB,
+        challenger=plan["challenger"],
+        champion=None,
+        evaluated=evaluation_outputs(aws, settings, 0.95, golden_f1=0.85),
+    )
+    assert decided["decision"]["promote"] is True
+    assert decided["decision"]["golden_challenger_score"] == 0.85
+    assert decided["candidate"]["golden_set_uri"] == "s3://d/gb/golden/2026-01/"
+    assert decided["candidate"]["golden_metrics"] == {"accuracy": 0.9, "macro_f1": 0.85}
+    assert decided["golden"]["champion"] is None
+
+
+def test_decide_refuses_an_evaluation_without_golden_results(aws, settings):
+    challenger = registered(aws, settings).value
+    plan = plan_evaluation(aws, settings, package_arn=challenger["model_package_arn"])
+    evaluated = evaluation_outputs(aws, settings, 0.95)
+    report = requests.processing_outputs(evaluated["Processing"])["evaluation"]
+    aws.put_text(report + "metrics.json", json.dumps({"challenger": {"macro_f1": 0.95}}))
+    with pytest.raises(steps.GoldenSetError, match="metrics.json has no golden-set results"):
+        steps.decide_evaluation(
+            aws.s3, GB, challenger=plan["challenger"], champion=None, evaluated=evaluated
+        )
+
+
+def evaluation_outputs(
+    aws, settings, challenger_f1, champion_f1=None, per_item=(), golden_f1=0.9, golden_items=()
+):
+    """Write what the evaluate job writes and return its operator's XCom."""
+    request = evaluation_request(settings, champion=champion_f1 is not None)
     report = requests.processing_outputs(request)["evaluation"]
     per_class = {"GB-1": {"recall": 0.9, "support": 10}}
+
+    def scored(macro_f1):
+        return {"macro_f1": macro_f1, "accuracy": 0.9, "per_class": per_class}
+
     metrics = {
-        "challenger": {"macro_f1": challenger_f1, "accuracy": 0.9, "per_class": per_class},
-        "champion": None
-        if champion_f1 is None
-        else {"macro_f1": champion_f1, "accuracy": 0.9, "per_class": per_class},
+        "challenger": scored(challenger_f1),
+        "champion": None if champion_f1 is None else scored(champion_f1),
+        "golden": {
+            "challenger": scored(golden_f1),
+            "champion": None if champion_f1 is None else scored(0.9),
+            "n_items": len(golden_items),
+        },
     }
     aws.put_text(report + "metrics.json", json.dumps(metrics))
     aws.put_text(report + "per_item.jsonl", "".join(json.dumps(i) + "\n" for i in per_item))
+    aws.put_text(
+        report + "per_item_golden.jsonl", "".join(json.dumps(i) + "\n" for i in golden_items)
+    )
     return {"Processing": request}
 
 

@@ -96,6 +96,47 @@ def f1_bars_svg(labels: list[str], series: dict[str, dict[str, float]]) -> str:
     return "".join(parts)
 
 
+def golden_section(metrics: dict[str, Any]) -> str:
+    """The golden set's results: both models' scores and per-class recall on the model's fixed,
+    verified set (versioned with its code table). HTML tables only; empty without a golden set."""
+    golden = metrics.get("golden")
+    if not golden:
+        return ""
+    models = {name: m for name in ("challenger", "champion") if (m := golden.get(name))}
+    rows = "".join(
+        f"<tr><th>{name}</th><td>{m['accuracy']:.4f}</td><td>{m['macro_f1']:.4f}</td>"
+        f"<td>{m['counts']['correct']}</td><td>{m['counts']['n_items']}</td></tr>"
+        for name, m in models.items()
+    )
+    delta = ""
+    if "champion" in models:
+        change = models["challenger"]["macro_f1"] - models["champion"]["macro_f1"]
+        delta = f"<p>Golden-set macro-F1 challenger − champion: <b>{change:+.4f}</b></p>"
+    labels = sorted({label for m in models.values() for label in m["per_class"]})
+    header = "".join(f"<th>{escape(name)}</th>" for name in models)
+    recalls = "".join(
+        f"<tr><th>{escape(label)}</th><td>{models['challenger']['per_class'][label]['support']}"
+        "</td>"
+        + "".join(
+            f"<td>{m['per_class'][label]['recall']:.3f}</td>"
+            if label in m["per_class"]
+            else "<td>—</td>"
+            for m in models.values()
+        )
+        + "</tr>"
+        for label in labels
+    )
+    return f"""<section id="golden-set"><h2>Golden set</h2>
+<p>{golden["n_items"]} items of the model's golden set: fixed and verified, versioned with the code
+table, the same in every evaluation. Promotion needs its macro-F1 above the floor and no
+significant regression against the champion on it.</p>
+<table><tr><th>model</th><th>accuracy</th><th>macro-F1</th><th>correct</th><th>items</th></tr>
+{rows}</table>
+{delta}
+<table><tr><th>code</th><th>items</th>{header.replace("<th>", "<th>recall, ")}</tr>{recalls}</table>
+</section>"""
+
+
 def render_report(country: str, metrics: dict[str, Any]) -> str:
     models = {name: m for name in ("challenger", "champion") if (m := metrics.get(name))}
     rows = "".join(
@@ -129,5 +170,6 @@ svg{{margin:1em 1em 0 0}}</style></head>
 <table><tr><th>model</th><th>accuracy</th><th>macro-F1</th><th>items</th></tr>{rows}</table>
 {verdict}
 <div>{bars}</div><div>{heatmaps}</div>
+{golden_section(metrics)}
 </body></html>
 """
