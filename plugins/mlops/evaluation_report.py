@@ -63,8 +63,8 @@ def value_html(value: Any, depth: int = 0) -> str:
         if all(not isinstance(item, Mapping | list | tuple) for item in value):
             shown = ", ".join(escape(_number(item)) for item in value[:_MAX_ITEMS])
             return shown + _more(len(value))
-        items = "".join(f"<li>{value_html(item, depth + 1)}</li>" for item in value[:_MAX_ITEMS])
-        return f"<ul>{items}</ul>{_more(len(value))}"
+        listed = "".join(f"<li>{value_html(item, depth + 1)}</li>" for item in value[:_MAX_ITEMS])
+        return f"<ul>{listed}</ul>{_more(len(value))}"
     return escape(_number(value))
 
 
@@ -88,9 +88,7 @@ def header_html(
 ) -> str:
     """The header section: who, which months, the automatic decision, its reasons and p-values."""
     promote = bool(decision.get("promote"))
-    verdict = (
-        "promote the challenger" if promote else "keep the champion (challenger not promoted)"
-    )
+    verdict = "promote the challenger" if promote else "keep the champion (challenger not promoted)"
     owner = country.upper() + (f" — scheme {scheme}" if scheme else " — default scheme")
     p_value = decision.get("p_value")
     facts = [

@@ -67,9 +67,7 @@ def read_s3_text(s3: Any, uri: str) -> str:
     return body.decode("utf-8")
 
 
-def write_s3_text(
-    s3: Any, uri: str, text: str, *, content_type: str = "application/json"
-) -> None:
+def write_s3_text(s3: Any, uri: str, text: str, *, content_type: str = "application/json") -> None:
     """Write ``text`` to ``s3://bucket/key`` (the bucket's default SSE-KMS encrypts it)."""
     bucket, _, key = uri.removeprefix("s3://").partition("/")
     s3.put_object(Bucket=bucket, Key=key, Body=text.encode("utf-8"), ContentType=content_type)

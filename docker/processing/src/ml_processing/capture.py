@@ -85,15 +85,17 @@ def _csv_rows(text: str) -> list[list[str]]:
     return [row for row in csv.reader(io.StringIO(text)) if row]
 
 
-def _json_values(media: str, text: str) -> list[Any]:
-    if media == "application/json":
+def _json_values(text: str) -> list[Any]:
+    """One JSON document (an object, a list, ``{"instances"|"predictions": [...]}``), else JSON
+    Lines: whatever the content type said, a body the server answered is one of these."""
+    try:
         value = json.loads(text)
-        if isinstance(value, dict) and isinstance(value.get("instances"), list):
-            return list(value["instances"])
-        if isinstance(value, dict) and isinstance(value.get("predictions"), list):
-            return list(value["predictions"])
-        return value if isinstance(value, list) else [value]
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
+    except json.JSONDecodeError:
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+    for key in ("instances", "predictions"):
+        if isinstance(value, dict) and isinstance(value.get(key), list):
+            return list(value[key])
+    return value if isinstance(value, list) else [value]
 
 
 def decode_records(media: str, text: str) -> list[dict[str, Any]]:
@@ -110,7 +112,7 @@ def decode_records(media: str, text: str) -> list[dict[str, Any]]:
                 {name: _csv_value(name, raw) for name, raw in zip(FIELD_ORDER, row, strict=True)}
             )
         return records
-    records = _json_values(media, text)
+    records = _json_values(text)
     if not all(isinstance(record, dict) for record in records):
         raise ValueError("a record is not a JSON object")
     return records
@@ -122,7 +124,7 @@ def decode_labels(media: str, text: str) -> list[str]:
         return [row[1] for row in _csv_rows(text) if len(row) > 1]
     return [
         str(answer["label"])
-        for answer in _json_values(media, text)
+        for answer in _json_values(text)
         if isinstance(answer, dict) and isinstance(answer.get("label"), str)
     ]
 

@@ -238,6 +238,7 @@ HEADLINE = ("class_distance", "text_length_shift", "numeric_shift", "vanished_cl
 
 def headline(drift: dict[str, Any]) -> dict[str, Any]:
     """The figures summary.json carries (the batch DAG's notification and alerts read them)."""
+
     def figures(section: dict[str, Any] | None) -> dict[str, Any] | None:
         if not section or not section.get("drift"):
             return None
