@@ -455,8 +455,14 @@ def write_decision_report(
     }
     profile_uri = str(challenger.get("profile_uri") or "")
     profile_text = _read_text_or_none(s3, profile_uri) if profile_uri else None
-    profile = json.loads(profile_text) if profile_text else None
-    note = f"{profile_uri} does not exist" if profile_uri and profile_text is None else ""
+    profile, note = None, f"{profile_uri} does not exist" if profile_uri else ""
+    if profile_text is not None:
+        try:
+            profile, note = json.loads(profile_text), ""
+        except json.JSONDecodeError as exc:  # the report says so; the decision is not its
+            note = f"{profile_uri} is not valid JSON ({exc.msg}, line {exc.lineno})"
+        if not isinstance(profile, dict):
+            profile, note = None, note or f"{profile_uri} is not a JSON object"
     report = _read_text_or_none(s3, report_uri)
     html = evaluation_report.render(
         evaluation_report.skeleton(model.label) if report is None else report,

@@ -211,6 +211,14 @@ def test_a_missing_profile_is_said_not_fatal(s3, settings):
     assert f"Not available: {missing} does not exist." in html
 
 
+def test_an_unreadable_profile_is_said_not_fatal(s3, settings):
+    broken = f"s3://{settings.model_bucket}/p/broken.json"
+    _put(s3, broken, "{truncated")
+    _, html = decide(s3, settings, challenger=challenger(settings, broken))
+    assert f"Not available: {broken} is not valid JSON" in html
+    assert "Automatic decision" in html
+
+
 def test_reasons_and_profile_values_are_escaped(s3, settings):
     profile_uri = f"s3://{settings.model_bucket}/p/profile.json"
     _put(s3, profile_uri, json.dumps({"n_items": 1, "drift": {"<script>x</script>": "<b>"}}))
