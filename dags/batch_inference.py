@@ -10,8 +10,11 @@ for a scheme's. On the model's cron (monthly by default); also manual with a `da
 3. **build_requests** — the winner from the DynamoDB winners table → transform request.
 4. **batch_transform** — SageMaker batch transform with the winner's model.
 5. **postprocess_request** → **postprocess** — processing job `postprocess`: ids, confidence,
-   `needs_review` for low confidence → `<prefix>/<YYYY-MM>/predictions/` (KMS).
-6. **summarize** — rows and items flagged for review, for the notification.
+   `needs_review` for low confidence → `<prefix>/<YYYY-MM>/predictions/` (KMS); the drift of
+   the month's items and of the endpoint's captured requests of the month from the winner's
+   training-data profile → `predictions/_summary/drift.json`.
+6. **summarize** — rows, items flagged for review and the drift, for the notification; drift past
+   the model's `batch_inference.drift_alert_*` thresholds sends a warning (the run succeeds).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from airflow.sdk import DAG, chain, task
 from mlops.aws import AWS_CONN_ID, aws_client, aws_resource
 from mlops.config import Model
 from mlops.dag_factory import fallback_cron, generate_dags, landing_schedule, model_dag
-from mlops.notifications import on_success, with_metrics
+from mlops.notifications import on_success_or_warning, with_alerts, with_metrics
 from mlops.operator_hooks import prepare_sagemaker_task, prepare_sensor
 from mlops.params import airflow_params, model_for_batch
 from mlops.pools import pool_args
@@ -84,21 +87,38 @@ def build_dag(model: Model) -> DAG:
 
         @task
         def postprocess_request(
-            run: dict[str, Any], transformed: dict[str, Any], **context: Any
+            run: dict[str, Any], transformed: dict[str, Any], profile_uri: str, **context: Any
         ) -> dict[str, Any]:
             from mlops import steps
 
             return steps.postprocess_request_after_transform(
-                load_settings(), model_for_batch(model, context["params"]), run, transformed
+                load_settings(),
+                model_for_batch(model, context["params"]),
+                run,
+                transformed,
+                s3=aws_client("s3"),
+                profile_uri=profile_uri,
             )
 
-        @task(on_success_callback=on_success("summarize"))
+        @task(on_success_callback=on_success_or_warning("summarize"))
         def summarize(
-            run: dict[str, Any], model_name: str, postprocessed: dict[str, Any], **context: Any
+            run: dict[str, Any],
+            model_name: str,
+            postprocessed: dict[str, Any],
+            profile_uri: str,
+            **context: Any,
         ) -> dict[str, Any]:
             from mlops import steps
 
-            outcome = steps.summarize(aws_client("s3"), run, model_name, postprocessed)
+            outcome = steps.summarize(
+                aws_client("s3"),
+                run,
+                model_name,
+                postprocessed,
+                model=model_for_batch(model, context["params"]),
+                profile_uri=profile_uri,
+            )
+            with_alerts(context, outcome.value.get("drift_alerts", []))
             return with_metrics(context, outcome)
 
         month = plan_month()
@@ -123,12 +143,16 @@ def build_dag(model: Model) -> DAG:
         postprocess = SageMakerProcessingOperator(
             task_id="postprocess",
             **pool_args(model, "postprocess"),
-            config=postprocess_request(requests["run"], batch_transform.output),
+            config=postprocess_request(
+                requests["run"], batch_transform.output, requests["profile_uri"]
+            ),
             aws_conn_id=AWS_CONN_ID,
             deferrable=True,
             pre_execute=prepare_sagemaker_task(profile.max_runtime_seconds),
         )
-        summary = summarize(requests["run"], requests["model_name"], postprocess.output)
+        summary = summarize(
+            requests["run"], requests["model_name"], postprocess.output, requests["profile_uri"]
+        )
         chain(wait_for_input, requests)
         chain(postprocess, summary)
     return dag

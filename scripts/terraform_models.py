@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mlops import config, events
+from mlops import config, events, sagemaker_requests
 
 REPO = Path(__file__).resolve().parents[1]
 COUNTRIES_FILE = REPO / "include" / "config" / "countries.yaml"
@@ -54,6 +54,10 @@ def landing_models(countries_file: Path) -> dict[str, Any]:
                 for kind in events.LANDING_KINDS
             }
             for model in models
+        },
+        # The endpoints' data capture (expired by the model bucket's lifecycle).
+        "data_capture_prefixes": {
+            model.key: sagemaker_requests.data_capture_prefix(model) for model in models
         },
     }
 

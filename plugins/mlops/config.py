@@ -237,6 +237,13 @@ class BatchInference(_Strict):
     review_threshold: float = Field(default=0.7, ge=0, le=1)
     max_runtime_seconds: int = Field(default=3 * 3600, ge=60, le=48 * 3600)
     input_timeout_seconds: int = Field(default=24 * 3600, ge=60)
+    # Drift of the month's items (and of the endpoint's captured requests) from the winner's
+    # training data (mlops.batch_drift): past any of these the run sends a warning and still
+    # succeeds. Class distance: Jensen-Shannon, 0 same to 1 disjoint, on the predicted labels;
+    # shifts: relative change of the mean (0.3 = 30%) of the title length, of a numeric field.
+    drift_alert_class_distance: float = Field(default=0.25, ge=0, le=1)
+    drift_alert_text_length_shift: float = Field(default=0.3, ge=0)
+    drift_alert_numeric_shift: float = Field(default=0.5, ge=0)
 
 
 class _ModelFields(_Strict):

@@ -117,3 +117,25 @@ def version_for_month(
         if (package.get("CustomerMetadataProperties") or {}).get("data_month") == data_month:
             return arn
     return None
+
+
+CUSTOMER_METADATA_VALUE_MAX = 256
+
+
+def attach_evaluation(client: Any, package_arn: str, properties: dict[str, str]) -> None:
+    """Add ``properties`` (the evaluation's report and metrics URIs) to a version's
+    CustomerMetadataProperties, keeping the ones it has.
+
+    ModelMetrics cannot be changed after CreateModelPackage, so what an evaluation produced is
+    attached as metadata. The whole merged map is sent: SageMaker merges the keys it is given,
+    and a backend that replaces the map (moto) keeps them all too.
+    """
+    too_long = {k: v for k, v in properties.items() if len(v) > CUSTOMER_METADATA_VALUE_MAX}
+    if too_long:
+        raise ModelRegistryError(
+            f"model package {package_arn}: CustomerMetadataProperties "
+            f"{sorted(too_long)} exceed {CUSTOMER_METADATA_VALUE_MAX} characters"
+        )
+    package = client.describe_model_package(ModelPackageName=package_arn)
+    merged = dict(package.get("CustomerMetadataProperties") or {}) | properties
+    client.update_model_package(ModelPackageArn=package_arn, CustomerMetadataProperties=merged)

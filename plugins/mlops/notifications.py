@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 # Not "metrics": a TaskFlow task returning a dict pushes each key, and compare returns "metrics".
 METRICS_XCOM_KEY = "notification_metrics"
+# The warnings a successful step raised (batch drift past its thresholds): one warning message.
+ALERTS_XCOM_KEY = "notification_alerts"
 SNS_SUBJECT_MAX = 100
 
 
@@ -74,6 +76,34 @@ def format_message(
     return subject, "\n".join(lines)
 
 
+def format_warning(
+    *,
+    dag_id: str,
+    run_id: str,
+    link: str,
+    alerts: list[str],
+    metrics: Mapping[str, Any] | None = None,
+    what: str = "drift",
+) -> tuple[str, str]:
+    """(subject, text) of a warning: the run succeeded, but ``alerts`` need a person's look."""
+    kind, _, model = dag_id.partition("__")
+    country, _, scheme = model.partition("__")
+    label = " ".join(part for part in (country.upper(), scheme) if part) or "?"
+    subject = f"[{label}] {kind} WARNING {what}: {run_id}"
+    subject = " ".join(subject.split())[:SNS_SUBJECT_MAX]
+    lines = [
+        f"⚠️ {dag_id} succeeded with {len(alerts)} {what} warning{'s' * (len(alerts) != 1)}",
+        f"country: {country or '?'}",
+        *([f"scheme: {scheme}"] if scheme else []),
+        f"run: {run_id}",
+        *(f"warning: {alert}" for alert in alerts),
+    ]
+    for name, value in sorted((metrics or {}).items()):
+        lines.append(f"{name}: {_format_value(value)}")
+    lines.append(f"link: {link}")
+    return subject, "\n".join(lines)
+
+
 def failed_job_line(sagemaker: Any, request: Any) -> str | None:
     """``job <name>: <status> — <FailureReason>`` for the job a failed SageMaker task started.
 
@@ -97,6 +127,11 @@ def with_metrics(context: Mapping[str, Any], outcome: Reported) -> dict[str, Any
     """Push a step's notification metrics for the success notifier; the step's value to return."""
     context["ti"].xcom_push(key=METRICS_XCOM_KEY, value=outcome.metrics)
     return outcome.value
+
+
+def with_alerts(context: Mapping[str, Any], alerts: list[str]) -> None:
+    """Push a step's warnings for ``AlertNotifier`` (an empty list sends nothing)."""
+    context["ti"].xcom_push(key=ALERTS_XCOM_KEY, value=list(alerts))
 
 
 def sns_notifier(topic_arn: str, subject: str, text: str) -> Any:
@@ -170,9 +205,47 @@ class RunNotifier(BaseNotifier):
         deliver(context, settings, subject, text, what=f"{dag_id} {run_id}")
 
 
+class AlertNotifier(BaseNotifier):
+    """Task success callback: a warning to SNS and Slack when the step pushed alerts
+    (``with_alerts``); nothing when it pushed none. The run's own success notification is sent
+    as usual: a warning is a second message, so a subscriber can route it."""
+
+    def __init__(self, *, alerts_task_id: str, what: str = "drift"):
+        super().__init__()
+        self.alerts_task_id = alerts_task_id
+        self.what = what
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> AlertNotifier:
+        return self
+
+    def notify(self, context: Mapping[str, Any]) -> None:
+        from mlops.settings import load_settings
+
+        ti = context["ti"]
+        alerts = ti.xcom_pull(task_ids=self.alerts_task_id, key=ALERTS_XCOM_KEY) or []
+        if not alerts:
+            return
+        settings = load_settings()
+        metrics = ti.xcom_pull(task_ids=self.alerts_task_id, key=METRICS_XCOM_KEY)
+        subject, text = format_warning(
+            dag_id=ti.dag_id,
+            run_id=ti.run_id,
+            link=run_link(settings.airflow_base_url, ti.dag_id, ti.run_id),
+            alerts=[str(alert) for alert in alerts],
+            metrics=metrics,
+            what=self.what,
+        )
+        deliver(context, settings, subject, text, what=f"{ti.dag_id} {ti.run_id} warning")
+
+
 def on_failure() -> list[RunNotifier]:
     return [RunNotifier(succeeded=False)]
 
 
 def on_success(metrics_task_id: str | None = None) -> list[RunNotifier]:
     return [RunNotifier(succeeded=True, metrics_task_id=metrics_task_id)]
+
+
+def on_success_or_warning(task_id: str, what: str = "drift") -> list[BaseNotifier]:
+    """The success notification with ``task_id``'s metrics, and a warning if it raised alerts."""
+    return [*on_success(task_id), AlertNotifier(alerts_task_id=task_id, what=what)]

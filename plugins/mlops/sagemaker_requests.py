@@ -425,7 +425,10 @@ def model_package_request(
     """A Model Registry version (PendingManualApproval) carrying what evaluation needs later.
 
     ``profile_uri``: the training data's profile.json (prepare's), the reference of the next
-    month's data gates once this version is the winner.
+    month's data gates once this version is the winner. It also becomes the version's
+    ModelMetrics: the data quality statistics of its training data. ModelMetrics cannot change
+    after creation, so the evaluation's report and metrics are attached later as metadata
+    (``attach_evaluation``).
     """
     scheme = {} if model.scheme is None else {"scheme": model.scheme}
     profile = {"profile_uri": profile_uri} if profile_uri else {}
@@ -457,7 +460,17 @@ def model_package_request(
         # Idempotent across retries of the registering task: same model, same version.
         "ClientToken": client_token(model_name),
         "CustomerMetadataProperties": metadata,
+        **({"ModelMetrics": registration_model_metrics(profile_uri)} if profile_uri else {}),
         "Tags": tags(model, run),
+    }
+
+
+def registration_model_metrics(profile_uri: str) -> dict[str, Any]:
+    """ModelMetrics of a new version: its training data's profile as data-quality statistics."""
+    return {
+        "ModelDataQuality": {
+            "Statistics": {"ContentType": "application/json", "S3Uri": profile_uri}
+        }
     }
 
 
@@ -637,19 +650,31 @@ def postprocess_request(
     run: RunIdentity,
     *,
     predictions_uri: str,
+    reference_profile_uri: str | None = None,
+    capture_uri: str | None = None,
 ) -> dict[str, Any]:
-    """Processing job ``postprocess``: ids, confidence, needs_review → ``predictions/`` (KMS)."""
+    """Processing job ``postprocess``: ids, confidence, needs_review → ``predictions/`` (KMS).
+
+    Optional drift inputs: ``reference_profile`` (the winner's training-data profile.json) and
+    ``capture`` (the endpoint's captured requests of the month). SageMaker fails a job whose
+    input prefix holds no object, so the caller passes only those that exist.
+    """
     month_prefix = (model.prefix, run.data_month)
+    inputs = [
+        _processing_input("predictions", predictions_uri),
+        _processing_input("items", s3_uri(settings.data_bucket, *month_prefix, "unlabeled")),
+    ]
+    if reference_profile_uri:
+        inputs.append(_processing_input("reference_profile", reference_profile_uri))
+    if capture_uri:
+        inputs.append(_processing_input("capture", capture_uri))
     return _processing_job(
         name=_name(settings, model, "postprocess", run),
         command="postprocess",
         settings=settings,
         model=model,
         run=run,
-        inputs=[
-            _processing_input("predictions", predictions_uri),
-            _processing_input("items", s3_uri(settings.data_bucket, *month_prefix, "unlabeled")),
-        ],
+        inputs=inputs,
         outputs=[
             _processing_output(
                 "predictions", s3_uri(settings.data_bucket, *month_prefix, "predictions")
@@ -668,6 +693,35 @@ def postprocess_request(
 
 
 # ---------------------------------------------------------------- hosting
+VARIANT_NAME = "primary"
+DATA_CAPTURE = "data-capture"
+
+
+def data_capture_prefix(model: Model) -> str:
+    """The model bucket key prefix its endpoint's data capture writes under (Terraform's
+    lifecycle rule expires it: scripts/terraform_models.py writes the list)."""
+    return f"{model.prefix}/{DATA_CAPTURE}/"
+
+
+def data_capture_uri(settings: Settings, model: Model) -> str:
+    """The endpoint config's DataCaptureConfig destination."""
+    return s3_uri(settings.model_bucket, data_capture_prefix(model))
+
+
+def data_capture_month_uri(settings: Settings, model: Model, data_month: str) -> str:
+    """Where SageMaker put the requests the endpoint captured in ``data_month`` (UTC):
+    ``<destination>/<endpoint>/<variant>/<yyyy>/<mm>/``."""
+    year, month = data_month.split("-")
+    return s3_uri(
+        settings.model_bucket,
+        data_capture_prefix(model),
+        endpoint_name(settings.name_prefix, model.key),
+        VARIANT_NAME,
+        year,
+        month,
+    )
+
+
 def endpoint_config_request(
     settings: Settings,
     model: Model,
@@ -678,7 +732,7 @@ def endpoint_config_request(
     """Endpoint config: one variant, data capture to S3 with KMS, KMS on the instance volume."""
     profile = model.endpoint
     variant: dict[str, Any] = {
-        "VariantName": "primary",
+        "VariantName": VARIANT_NAME,
         "ModelName": model_name,
         "InitialVariantWeight": 1.0,
     }
@@ -702,7 +756,7 @@ def endpoint_config_request(
         request["DataCaptureConfig"] = {
             "EnableCapture": True,
             "InitialSamplingPercentage": profile.data_capture_percent,
-            "DestinationS3Uri": s3_uri(settings.model_bucket, model.prefix, "data-capture"),
+            "DestinationS3Uri": data_capture_uri(settings, model),
             "KmsKeyId": settings.kms_key_arn,
             "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
             "CaptureContentTypeHeader": {"JsonContentTypes": ["application/json", JSONLINES]},

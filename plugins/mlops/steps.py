@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from mlops import batch_drift, evaluation_report
 from mlops import sagemaker_requests as requests
 from mlops.comparison import Policy, decide
 from mlops.config import Model
@@ -26,6 +27,7 @@ from mlops.model_registry import (
     PENDING,
     ModelRegistryError,
     approval_status,
+    attach_evaluation,
     describe_candidate,
     newest_pending_package,
     register_model_version,
@@ -65,6 +67,12 @@ def read_s3_text(s3: Any, uri: str) -> str:
     bucket, _, key = uri.removeprefix("s3://").partition("/")
     body: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     return body.decode("utf-8")
+
+
+def write_s3_text(s3: Any, uri: str, text: str, *, content_type: str = "application/json") -> None:
+    """Write ``text`` to ``s3://bucket/key`` (the bucket's default SSE-KMS encrypts it)."""
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    s3.put_object(Bucket=bucket, Key=key, Body=text.encode("utf-8"), ContentType=content_type)
 
 
 # ---------------------------------------------------------------- which month a run is for
@@ -463,15 +471,16 @@ def decide_evaluation(
     champion: XCom | None,
     evaluated: XCom,
 ) -> dict[str, Any]:
-    """The automatic decision from the evaluation's outputs; writes nothing.
+    """The automatic decision from the evaluation's outputs; records nothing.
 
     Reads metrics.json and per_item.jsonl the evaluate job wrote and decides
     (``comparison.decide``), on the month's test set and on the golden set (metrics.json's
     ``golden`` section and per_item_golden.jsonl; missing: an error, never a skip). The value
     (``decided``) is what ``record_decision`` records: ``decision`` (``Decision.as_dict()``, with
     the ``golden_*`` fields), ``candidate`` (the winners-table fields of the challenger, with
-    ``golden_set_uri`` and ``golden_metrics``), ``report_uri`` and ``golden`` (URI, items, both
-    models' accuracy and macro-F1 there).
+    ``golden_set_uri`` and ``golden_metrics``), ``report_uri``, ``metrics_uri`` and ``golden``
+    (URI, items, both models' accuracy and macro-F1 there). Its only writes are the evaluation's
+    own artifacts: decision.json and the report's header (``write_decision_report``).
     """
     report_uri = requests.processing_outputs(evaluated["Processing"])["evaluation"]
     metrics = json.loads(read_s3_text(s3, report_uri + "metrics.json"))
@@ -508,7 +517,7 @@ def decide_evaluation(
         "golden_set_uri": golden_labels.rsplit("/", 1)[0] + "/",
         "golden_metrics": {key: golden["challenger"][key] for key in ("accuracy", "macro_f1")},
     }
-    return {
+    decided = {
         "decision": decision.as_dict(),
         "candidate": candidate,
         "report_uri": report_uri + "report.html",
@@ -520,7 +529,81 @@ def decide_evaluation(
             if champion and golden.get("champion")
             else None,
         },
+        "metrics_uri": report_uri + "metrics.json",
     }
+    write_decision_report(s3, model, challenger=challenger, champion=champion, decided=decided)
+    return decided
+
+
+def _read_text_or_none(s3: Any, uri: str) -> str | None:
+    """The text of the object at ``uri``, or None when it does not exist."""
+    try:
+        return read_s3_text(s3, uri)
+    except s3.exceptions.ClientError as exc:
+        if exc.response["Error"]["Code"] in ("404", "NoSuchKey"):
+            return None
+        raise
+
+
+def write_decision_report(
+    s3: Any,
+    model: Model,
+    *,
+    challenger: XCom,
+    champion: XCom | None,
+    decided: XCom,
+) -> None:
+    """Write ``decision.json`` beside metrics.json and fill the report's header and data checks.
+
+    The evaluate job cannot show the decision (it is made here, after the job), so it leaves
+    marked regions in report.html that this fills (``mlops.evaluation_report``): country,
+    scheme, both data months, the automatic decision with its reasons and p-values, then the
+    gates and drift of the challenger's training-data profile. Rewriting is idempotent (a retry
+    replaces the same regions). A person's approval, when the model asks for one, comes later
+    and is recorded with the decision; the report shows the automatic one, the recommendation.
+    """
+    report_uri = str(decided["report_uri"])
+    base = report_uri.rsplit("/", 1)[0] + "/"
+    decision = decided["decision"]
+    record = {
+        "model_key": model.key,
+        "country": model.country,
+        "scheme": model.scheme,
+        "challenger": {
+            key: challenger.get(key) for key in ("model_package_arn", "model_name", "data_month")
+        },
+        "champion": None
+        if not champion
+        else {key: champion.get(key) for key in ("model_package_arn", "model_name", "data_month")},
+        "decision": decision,
+        "candidate": decided["candidate"],
+        "report_uri": report_uri,
+        "metrics_uri": decided.get("metrics_uri", base + "metrics.json"),
+    }
+    profile_uri = str(challenger.get("profile_uri") or "")
+    profile_text = _read_text_or_none(s3, profile_uri) if profile_uri else None
+    profile, note = None, f"{profile_uri} does not exist" if profile_uri else ""
+    if profile_text is not None:
+        try:
+            profile, note = json.loads(profile_text), ""
+        except json.JSONDecodeError as exc:  # the report says so; the decision is not its
+            note = f"{profile_uri} is not valid JSON ({exc.msg}, line {exc.lineno})"
+        if not isinstance(profile, dict):
+            profile, note = None, note or f"{profile_uri} is not a JSON object"
+    report = _read_text_or_none(s3, report_uri)
+    html = evaluation_report.render(
+        evaluation_report.skeleton(model.label) if report is None else report,
+        evaluation_report.header_html(
+            country=model.country,
+            scheme=model.scheme,
+            challenger=challenger,
+            champion=champion,
+            decision=decision,
+        ),
+        evaluation_report.checks_html(profile, profile_uri, note),
+    )
+    write_s3_text(s3, base + "decision.json", json.dumps(record, indent=2, default=str) + "\n")
+    write_s3_text(s3, report_uri, html, content_type="text/html; charset=utf-8")
 
 
 def _read_jsonl(s3: Any, uri: str) -> list[dict[str, Any]]:
@@ -573,6 +656,9 @@ def record_decision(
     result = winners.recorded(model.key, run_id=run["run_id"], run_started_at=run_started_at)
     if result is None:
         promote = bool(decision.get("promote"))
+        # The version carries its evaluation (report, metrics, decision) whatever the outcome;
+        # first, so that the approval below is the version's last update.
+        attach_evaluation(sagemaker, package_arn, evaluation_properties(decided))
         if promote:
             # Before the winner write: a failed approval leaves the winner as it was.
             set_approval(sagemaker, package_arn, True, reasons)
@@ -613,6 +699,7 @@ def record_decision(
             "p_value": p_value if p_value is not None else "n/a",
             "model_package_arn": challenger["model_package_arn"],
             "reasons": " | ".join(reasons),
+            "report_uri": decided["report_uri"],
         },
     )
 
@@ -631,6 +718,17 @@ def _withdraw_approval(sagemaker: Any, package_arn: str, cause: Exception) -> No
         )
     except Exception as withdraw_error:  # the write's error is the one to raise
         cause.add_note(f"withdrawing the approval of {package_arn} failed too: {withdraw_error}")
+
+
+def evaluation_properties(decided: XCom) -> dict[str, str]:
+    """The registry version's CustomerMetadataProperties that point at its evaluation."""
+    report_uri = str(decided["report_uri"])
+    base = report_uri.rsplit("/", 1)[0] + "/"
+    return {
+        "evaluation_report_uri": report_uri,
+        "evaluation_metrics_uri": str(decided.get("metrics_uri") or base + "metrics.json"),
+        "evaluation_decision_uri": base + "decision.json",
+    }
 
 
 def approval_reason(approval: XCom) -> str:
@@ -810,32 +908,101 @@ def plan_batch(
     return {
         "run": run.as_dict(),
         "model_name": winner["model_name"],
+        # The winner's training-data profile: the reference of the month's drift.
+        "profile_uri": str(winner.get("profile_uri") or ""),
         "transform_request": requests.batch_transform_request(
             settings, model, run, model_name=winner["model_name"]
         ),
     }
 
 
+def _object_exists(s3: Any, uri: str) -> bool:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+    except s3.exceptions.ClientError as exc:
+        if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise
+    return True
+
+
+def _prefix_has_objects(s3: Any, uri: str) -> bool:
+    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+    return bool(s3.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1).get("KeyCount", 0))
+
+
 def postprocess_request_after_transform(
-    settings: Settings, model: Model, run: XCom, transformed: XCom
+    settings: Settings,
+    model: Model,
+    run: XCom,
+    transformed: XCom,
+    *,
+    s3: Any = None,
+    profile_uri: str = "",
 ) -> dict[str, Any]:
-    """The postprocess processing request over the batch transform's output."""
+    """The postprocess processing request over the batch transform's output.
+
+    With ``s3``, the drift inputs that exist: the winner's training-data profile
+    (``profile_uri``) and the endpoint's captured requests of the month (SageMaker fails a
+    job on an input prefix without objects, so an absent one is left out; ``summarize`` says
+    why there is no drift).
+    """
+    identity = _identity(run)
+    reference = capture = None
+    if s3 is not None:
+        if profile_uri and _object_exists(s3, profile_uri):
+            reference = profile_uri
+        if model.endpoint.data_capture_percent > 0:
+            month = requests.data_capture_month_uri(settings, model, identity.data_month)
+            capture = month if _prefix_has_objects(s3, month) else None
     return requests.postprocess_request(
-        settings, model, _identity(run), predictions_uri=_transform_output(transformed)
+        settings,
+        model,
+        identity,
+        predictions_uri=_transform_output(transformed),
+        reference_profile_uri=reference,
+        capture_uri=capture,
     )
 
 
-def summarize(s3: Any, run: XCom, model_name: str, postprocessed: XCom) -> Reported:
-    """The postprocess job's summary.json: rows scored and items flagged for review."""
+def _reference_note(postprocessed: XCom, profile_uri: str) -> str:
+    """Why the postprocess job had no reference profile (for the notification)."""
+    names = {i.get("InputName") for i in postprocessed["Processing"].get("ProcessingInputs", [])}
+    if "reference_profile" in names:
+        return ""
+    if not profile_uri:
+        return "the winner has no profile_uri (promoted before profiles were recorded)"
+    return f"the winner's profile {profile_uri} does not exist"
+
+
+def summarize(
+    s3: Any,
+    run: XCom,
+    model_name: str,
+    postprocessed: XCom,
+    *,
+    model: Model | None = None,
+    profile_uri: str = "",
+) -> Reported:
+    """The postprocess job's summary.json: rows scored, items flagged for review, and the drift
+    from the winner's training data; past the model's thresholds the value's ``drift_alerts``
+    lists why (the batch DAG then sends a warning; the run still succeeds)."""
     outputs = requests.processing_outputs(postprocessed["Processing"])
     summary: dict[str, Any] = json.loads(read_s3_text(s3, outputs["summary"] + "summary.json"))
+    drift = summary.get("drift")
+    alerts = batch_drift.drift_alerts(drift, model.batch_inference) if model else []
     return Reported(
-        summary,
+        {**summary, "drift_alerts": alerts} if model else summary,
         {
             "data_month": run["data_month"],
             "model_name": model_name,
             "rows": summary.get("rows"),
             "needs_review": summary.get("needs_review"),
             "predictions": outputs["predictions"],
+            **batch_drift.drift_metrics(
+                drift, reference_note=_reference_note(postprocessed, profile_uri)
+            ),
+            **({"drift_alerts": len(alerts)} if model else {}),
         },
     )

@@ -1,7 +1,8 @@
 # The models that get landing queues: generated from include/config/countries.yaml by
 # scripts/terraform_models.py (tests/terraform fails when it is out of date).
 locals {
-  landing_models = jsondecode(file("${path.root}/landing_models.json")).models
+  landing_models        = jsondecode(file("${path.root}/landing_models.json")).models
+  data_capture_prefixes = jsondecode(file("${path.root}/landing_models.json")).data_capture_prefixes
 }
 
 module "platform" {
@@ -28,7 +29,9 @@ module "platform" {
   private_subnet_ids      = var.private_subnet_ids
   private_route_table_ids = var.private_route_table_ids
 
-  landing_models = local.landing_models
+  landing_models              = local.landing_models
+  data_capture_prefixes       = local.data_capture_prefixes
+  data_capture_retention_days = var.data_capture_retention_days
 
   sns_subscriptions                 = var.sns_subscriptions
   winners_table_deletion_protection = var.winners_table_deletion_protection

@@ -135,6 +135,17 @@ variable "winners_table_deletion_protection" {
   default     = true
 }
 
+variable "data_capture_retention_days" {
+  description = "Days the endpoints' captured requests and answers are kept (the model bucket's lifecycle expires them)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.data_capture_retention_days >= 1
+    error_message = "data_capture_retention_days must be at least 1."
+  }
+}
+
 variable "gitlab_url" {
   description = "URL of the GitLab instance."
   type        = string

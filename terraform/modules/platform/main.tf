@@ -92,6 +92,7 @@ module "model_bucket" {
   kms_key_arn                    = module.kms.key_arn
   access_log_bucket              = module.access_log_bucket.name
   intelligent_tiering_after_days = 30
+  prefix_expirations             = { for key, prefix in var.data_capture_prefixes : prefix => var.data_capture_retention_days }
   force_destroy                  = var.force_destroy_buckets
   tags                           = local.tags
 }

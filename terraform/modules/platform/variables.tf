@@ -265,6 +265,23 @@ variable "access_log_retention_days" {
   }
 }
 
+variable "data_capture_prefixes" {
+  description = "Per model key: the model bucket prefix its endpoint's data capture writes under (terraform/deploy/landing_models.json, written by scripts/terraform_models.py)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "data_capture_retention_days" {
+  description = "Days the endpoints' captured requests and answers are kept in the model bucket."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.data_capture_retention_days >= 1
+    error_message = "data_capture_retention_days must be at least 1."
+  }
+}
+
 variable "trigger_lambda_source_dir" {
   description = "Absolute path of the trigger Lambda's source (include/trigger_lambda)."
   type        = string

@@ -86,6 +86,32 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
     }
   }
 
+  # Data kept only a while under its own prefix (endpoint data capture): expired, and its
+  # non-current versions (the bucket is versioned) removed a day later.
+  dynamic "rule" {
+    for_each = var.prefix_expirations
+    content {
+      id     = "expire-${substr(replace(trimsuffix(rule.key, "/"), "/[^A-Za-z0-9-]/", "-"), 0, 200)}"
+      status = "Enabled"
+
+      filter {
+        prefix = rule.key
+      }
+
+      abort_incomplete_multipart_upload {
+        days_after_initiation = var.abort_incomplete_multipart_upload_days
+      }
+
+      expiration {
+        days = rule.value
+      }
+
+      noncurrent_version_expiration {
+        noncurrent_days = 1
+      }
+    }
+  }
+
   depends_on = [aws_s3_bucket_versioning.this]
 }
 

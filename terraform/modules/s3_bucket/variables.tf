@@ -74,6 +74,17 @@ variable "expiration_days" {
   }
 }
 
+variable "prefix_expirations" {
+  description = "Key prefix => days after which current objects under it expire (their non-current versions a day later), on top of the bucket-wide housekeeping: for data kept only a while, such as endpoint data capture."
+  type        = map(number)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for prefix, days in var.prefix_expirations : days >= 1 && length(prefix) > 0 && endswith(prefix, "/")])
+    error_message = "prefix_expirations maps non-empty prefixes ending in '/' to at least 1 day."
+  }
+}
+
 variable "extra_policy_documents" {
   description = "Further bucket-policy JSON documents merged into the bucket policy (for example cross-service grants)."
   type        = list(string)

@@ -7,19 +7,31 @@ Out: ``processing/output/predictions/label=<code>/part-00000.jsonl``
 ``processing/output/summary/summary.json``. Env: ``REVIEW_THRESHOLD`` (default 0.7): confidence
 below it sets ``needs_review``. Answers without an ``item_id`` are matched to items by position,
 ``<file>.out`` to ``<file>``, the way batch transform names its output.
+
+Drift (optional inputs): ``processing/input/reference_profile/`` (the winner's training-data
+``profile.json``) and ``processing/input/capture/`` (the endpoint's captured requests of the
+month, SageMaker data-capture JSON Lines). The month's items are profiled as they are read
+(``ml_common.drift.Profiler``, with the predicted labels as ``label_counts``) and compared with
+the reference (``compare_profiles``); so are the captured requests when there are any. Out:
+``processing/output/summary/drift.json`` and the headline figures under ``drift`` in
+``summary.json``. A drift input that cannot be read is reported there (``problems``), never
+fatal: drift is monitoring, the month's predictions are the job.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from ml_common.contract import ContractError, env_float, processing_paths, run_job
+from ml_common.drift import Profiler, compare_profiles
 from ml_common.records import data_files, iter_file_lines, iter_lines
 
+from ml_processing.capture import CaptureStats, iter_captured
 from ml_processing.predictions import iter_predictions
 from ml_processing.staging import staged_outputs
 
@@ -72,11 +84,8 @@ def postprocess(paths, threshold: float) -> dict[str, Any]:
     predictions_dir, items_dir = paths.input("predictions"), paths.input("items")
     if not data_files(predictions_dir):
         raise ContractError(f"predictions: no files in {predictions_dir}")
-    expected = (
-        {json.loads(line.text).get("item_id") for line in iter_lines(items_dir)}
-        if data_files(items_dir)
-        else None
-    )
+    profiler = Profiler()
+    expected = _profiled_item_ids(items_dir, profiler) if data_files(items_dir) else None
     label_counts: Counter = Counter()
     review = 0
     confidence_sum = 0.0
@@ -126,10 +135,125 @@ def postprocess(paths, threshold: float) -> dict[str, Any]:
             "label_counts": dict(sorted(label_counts.items())),
             "partitions": sorted(f"label={quote(label, safe='')}" for label in label_counts),
         }
-        (out["summary"] / "summary.json").write_text(
-            json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
+        if expected is not None:
+            profiler.labels = Counter(label_counts)  # the predicted classes
+            drift = month_drift(paths, profiler.profile())
+            summary["drift"] = headline(drift)
+            _write_json(out["summary"] / "drift.json", drift)
+        _write_json(out["summary"] / "summary.json", summary)
     return summary
+
+
+def _profiled_item_ids(items_dir: Path, profiler: Profiler) -> set[str]:
+    """The item ids of the month's items, each item added to ``profiler`` on the way."""
+    ids: set[str] = set()
+    for line in iter_lines(items_dir):
+        try:
+            record = json.loads(line.text)
+        except json.JSONDecodeError as exc:
+            raise ContractError(f"items: {line.where} is not valid JSON ({exc.msg})") from exc
+        if not isinstance(record, dict):
+            raise ContractError(f"items: {line.where} is not a JSON object")
+        ids.add(record.get("item_id"))
+        profiler.add(record)
+    return ids
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every non-finite float spelled as a string (JSON has no Infinity)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    return value
+
+
+def _write_json(path: Path, value: Any) -> None:
+    text = json.dumps(_finite(value), indent=2, ensure_ascii=False, allow_nan=False)
+    path.write_text(text + "\n", encoding="utf-8")
+
+
+def read_reference(directory: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """(the reference profile, None) or (None, why there is none)."""
+    files = data_files(directory)
+    if not files:
+        return None, None
+    where = files[0].name
+    try:
+        profile = json.loads(files[0].read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return None, f"reference_profile {where}: not valid JSON ({exc})"
+    if not isinstance(profile, dict) or "n_items" not in profile:
+        return None, f"reference_profile {where}: not a data profile (no n_items)"
+    return profile, None
+
+
+def capture_profile(directory: Path) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """The profile of the captured requests (predicted labels as label_counts) and counts."""
+    stats = CaptureStats()
+    if not data_files(directory):
+        return None, stats.as_dict()
+    profiler = Profiler()
+    for record, label in iter_captured(directory, stats):
+        profiler.add(record, label)
+    return (profiler.profile() if stats.records else None), stats.as_dict()
+
+
+def month_drift(paths, batch_profile: dict[str, Any]) -> dict[str, Any]:
+    """drift.json: the month's profile, the captured requests' and their drift from the
+    reference (the winner's training data)."""
+    reference, problem = read_reference(paths.input("reference_profile"))
+    problems = [problem] if problem else []
+    captured, capture_counts = capture_profile(paths.input("capture"))
+    if capture_counts["skipped_events"]:
+        problems.append(
+            f"capture: {capture_counts['skipped_events']} of {capture_counts['events']} "
+            f"captured invocations could not be read (e.g. {capture_counts['skipped_examples'][0]})"
+        )
+    return {
+        "reference": None
+        if reference is None
+        else {key: reference.get(key) for key in ("n_items", "label_counts")},
+        "batch": {
+            "profile": batch_profile,
+            "drift": None if reference is None else compare_profiles(reference, batch_profile),
+        },
+        "capture": None
+        if captured is None and not capture_counts["events"]
+        else {
+            **capture_counts,
+            "profile": captured,
+            "drift": None
+            if reference is None or captured is None
+            else compare_profiles(reference, captured),
+        },
+        "problems": problems,
+    }
+
+
+HEADLINE = ("class_distance", "text_length_shift", "numeric_shift", "vanished_classes")
+
+
+def headline(drift: dict[str, Any]) -> dict[str, Any]:
+    """The figures summary.json carries (the batch DAG's notification and alerts read them)."""
+
+    def figures(section: dict[str, Any] | None) -> dict[str, Any] | None:
+        if not section or not section.get("drift"):
+            return None
+        return {key: section["drift"].get(key) for key in HEADLINE} | {
+            "items": section["drift"].get("current_items")
+        }
+
+    capture = drift.get("capture")
+    return {
+        "reference": drift["reference"] is not None,
+        "batch": figures(drift["batch"]),
+        "capture": figures(capture),
+        "captured_records": capture["records"] if capture else 0,
+        "problems": drift["problems"],
+    }
 
 
 def main() -> None:

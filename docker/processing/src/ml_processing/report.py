@@ -11,6 +11,13 @@ from typing import Any
 
 CELL = 28
 PALETTE = ("#2b6cb0", "#dd6b20")  # challenger, champion
+TRUE_AXIS, PREDICTED_AXIS = "true label", "predicted label"
+
+# The regions the Airflow side fills in once it has decided (mlops.evaluation_report, see
+# docs/interfaces.md): the decision header at the top, the data checks (gates, drift) below the
+# golden set. This job cannot fill them: the decision is made after it, by the evaluate DAG.
+HEADER_BEGIN, HEADER_END = "<!-- mlops:header:begin -->", "<!-- mlops:header:end -->"
+CHECKS_BEGIN, CHECKS_END = "<!-- mlops:checks:begin -->", "<!-- mlops:checks:end -->"
 
 
 def _shade(fraction: float) -> str:
@@ -18,25 +25,39 @@ def _shade(fraction: float) -> str:
     return f"rgb({level},{level + (255 - level) // 3},255)"
 
 
+AXIS = 18  # the band that holds an axis title ("true label", "predicted label")
+
+
 def heatmap_svg(title: str, labels: list[str], matrix: list[list[int]]) -> str:
-    """Confusion matrix, rows = true label, columns = predicted; colour = share of the row."""
+    """Confusion matrix, rows = true label, columns = predicted; colour = share of the row.
+
+    The axes are titled in the picture itself ("true label" down the left, "predicted label"
+    across the top), not only in the cells' tooltips.
+    """
     n = len(labels)
     margin = 12 + 7 * max((len(label) for label in labels), default=4)
-    size = margin + CELL * n + 20
+    left = AXIS + margin
+    top = 30 + AXIS + margin
+    grid = CELL * n
+    width, height = left + grid + 20, top + grid + 10
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size + 30}" role="img">',
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">',
         f"<title>{escape(title)}</title>",
-        f'<text x="{margin}" y="14" font-size="13" font-weight="bold">{escape(title)}</text>',
+        f'<text x="{left}" y="14" font-size="13" font-weight="bold">{escape(title)}</text>',
+        f'<text x="{left + grid / 2}" y="{30 + AXIS - 6}" font-size="11" font-style="italic" '
+        f'text-anchor="middle">{PREDICTED_AXIS}</text>',
+        f'<text x="{AXIS - 6}" y="{top + grid / 2}" font-size="11" font-style="italic" '
+        f'text-anchor="middle" transform="rotate(-90 {AXIS - 6} {top + grid / 2})">'
+        f"{TRUE_AXIS}</text>",
     ]
-    top = 30 + margin
     for i, row in enumerate(matrix):
         total = sum(row) or 1
         parts.append(
-            f'<text x="{margin - 4}" y="{top + CELL * i + CELL * 0.65}" font-size="10" '
+            f'<text x="{left - 4}" y="{top + CELL * i + CELL * 0.65}" font-size="10" '
             f'text-anchor="end">{escape(labels[i])}</text>'
         )
         for j, count in enumerate(row):
-            x, y = margin + CELL * j, top + CELL * i
+            x, y = left + CELL * j, top + CELL * i
             parts.append(
                 f'<rect x="{x}" y="{y}" width="{CELL}" height="{CELL}" '
                 f'fill="{_shade(count / total)}" '
@@ -49,7 +70,7 @@ def heatmap_svg(title: str, labels: list[str], matrix: list[list[int]]) -> str:
                     f'text-anchor="middle">{count}</text>'
                 )
     for j, label in enumerate(labels):
-        x = margin + CELL * j + CELL * 0.6
+        x = left + CELL * j + CELL * 0.6
         parts.append(
             f'<text x="{x}" y="{top - 4}" font-size="10" transform="rotate(-60 {x} {top - 4})">'
             f"{escape(label)}</text>"
@@ -160,16 +181,37 @@ def render_report(country: str, metrics: dict[str, Any]) -> str:
     if "champion" in models:
         delta = models["challenger"]["macro_f1"] - models["champion"]["macro_f1"]
         verdict = f"<p>Macro-F1 challenger − champion: <b>{delta:+.4f}</b></p>"
+    # The golden-set section (issue 11, item 2) goes here: after the header and the test-set
+    # numbers, before the data checks.
+    golden = ""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Evaluation — {escape(country)}</title>
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}
+.reasons li{{margin:2px 0}}
 svg{{margin:1em 1em 0 0}}</style></head>
-<body><h1>Evaluation — {escape(country)}</h1>
+<body>
+{HEADER_BEGIN}
+{pending_header(country)}
+{HEADER_END}
+<h2>Test set</h2>
 <p>{metrics["n_items"]} labeled test items.</p>
 <table><tr><th>model</th><th>accuracy</th><th>macro-F1</th><th>items</th></tr>{rows}</table>
 {verdict}
+{golden}
+{CHECKS_BEGIN}
+<section id="checks"><h2>Data checks</h2><p>Not recorded yet.</p></section>
+{CHECKS_END}
 <div>{bars}</div><div>{heatmaps}</div>
 {golden_section(metrics)}
 </body></html>
 """
+
+
+def pending_header(country: str) -> str:
+    """The header until the evaluate DAG's decide task writes the decision into it."""
+    return (
+        f'<section id="decision"><h1>Evaluation — {escape(country)}</h1>'
+        "<p>Decision pending: the evaluate DAG's decide task writes it here "
+        "(and into decision.json beside this report).</p></section>"
+    )
