@@ -166,6 +166,20 @@ def test_neural_stops_on_a_non_finite_loss_and_writes_no_model(workspace, prepar
     assert not (opt_ml / "checkpoints" / "checkpoint.pt").exists()  # nothing to resume from
 
 
+def test_a_checkpoint_with_non_finite_weights_is_not_resumed(tmp_path, capsys):
+    import torch
+    from ml_training.neural import CHECKPOINT_FILE, load_checkpoint
+
+    labels, settings = ["A", "B"], {"num_buckets": 8}
+    state = {"labels": labels, "settings": settings, "model": {"w": torch.ones(2)}}
+    torch.save(state, tmp_path / CHECKPOINT_FILE)
+    assert load_checkpoint(tmp_path, labels, settings) is not None
+    state["model"]["w"][1] = float("nan")
+    torch.save(state, tmp_path / CHECKPOINT_FILE)
+    assert load_checkpoint(tmp_path, labels, settings) is None
+    assert "holds non-finite weights (w): starting afresh" in capsys.readouterr().out
+
+
 def test_linear_refuses_an_overflowing_fit(workspace, prepared_1, month_1):
     opt_ml = workspace / "nf-linear-diverges" / "opt" / "ml"
     result = run_training(opt_ml, prepared_1, hyperparameters("linear", month_1, alpha="1e-300"))
@@ -259,6 +273,7 @@ def test_server_answers_400_json_naming_the_record_and_field(server, case):
     assert {k: error.get(k) for k in named} == named
     assert error["error"].startswith(f"invalid {content_type} payload: {named['record']}: field ")
     assert quoted in error["error"] and f'(item_id "{named["item_id"]}")' in error["error"]
+    assert f"[INFO] 400: {error['error']}" in server.log.read_text()  # one log line
     assert server.get("/ping")[0] == 200  # the worker lives on
 
 

@@ -202,6 +202,13 @@ def load_checkpoint(directory: Path, labels: list[str], settings: dict) -> dict 
             flush=True,
         )
         return None
+    bad = non_finite_tensors(state.get("model", {}))
+    if bad:  # written by a diverged run: resuming would only train NaN further
+        print(
+            f"checkpoint {path} holds non-finite weights ({', '.join(bad[:5])}): starting afresh",
+            flush=True,
+        )
+        return None
     return state
 
 
