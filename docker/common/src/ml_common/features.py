@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from ml_common.records import quote_number
+
 PREPROCESSING_VERSION = 1
 POWER_SOURCES = ("mains", "battery", "usb", "solar", "none")
 NUMERIC_FEATURES = (
@@ -32,22 +34,66 @@ def texts(records: Sequence[dict[str, Any]]) -> list[str]:
     return [record_text(r) for r in records]
 
 
+# The record field each scaled numeric feature comes from (the others are 0/1 indicators).
+SOURCE_FIELDS = {"log_weight_kg": "weight_kg", "screen_size_ft": "screen_size_in"}
+
+
+class FeatureError(ValueError):
+    """A record whose numeric features are not finite (its field was outside the contract)."""
+
+    def __init__(self, row: int, feature: str, value: Any):
+        self.row, self.feature, self.field, self.value = row, feature, SOURCE_FIELDS[feature], value
+        self.detail = (
+            f"feature {feature} is not finite (field {self.field} = {quote_number(value)}, "
+            "outside ml_common.records.NUMERIC_RANGES)"
+        )
+        super().__init__(f"record {row}: {self.detail}")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def numeric_matrix(records: Sequence[dict[str, Any]]) -> np.ndarray:
-    """The numeric/boolean attributes as a dense float32 matrix, scaled to roughly [0, 1]."""
+    """The numeric/boolean attributes as a dense float32 matrix, scaled to roughly [0, 1].
+
+    ``log1p(weight_kg) / 4`` and ``screen_size_in / 12``: within the record contract's ranges
+    (ml_common.records.NUMERIC_RANGES) at most ≈ 2.9 and ≈ 83. Outside them a value can overflow
+    (``1e308 / 12`` is ``inf`` in float32; ``log1p`` of a 400-digit integer raises) or poison
+    a model with NaN, so a non-finite feature raises :class:`FeatureError` naming the record
+    rather than reaching a model: the callers validate first, this is the last line.
+    """
     out = np.zeros((len(records), len(NUMERIC_FEATURES)), dtype=np.float32)
     power_index = {p: 5 + i for i, p in enumerate(POWER_SOURCES)}
     other = len(NUMERIC_FEATURES) - 1
-    for row, record in enumerate(records):
-        weight = record.get("weight_kg")
-        if isinstance(weight, int | float) and not isinstance(weight, bool) and weight >= 0:
-            out[row, 0] = math.log1p(weight) / 4.0
-        else:
-            out[row, 1] = 1.0
-        screen = record.get("screen_size_in")
-        if isinstance(screen, int | float) and not isinstance(screen, bool) and screen >= 0:
-            out[row, 2] = screen / 12.0
-        else:
-            out[row, 3] = 1.0
-        out[row, 4] = 1.0 if record.get("battery") is True else 0.0
-        out[row, power_index.get(str(record.get("power_source") or "").lower(), other)] = 1.0
+    # A float32 overflow (1e308 / 12) becomes inf, reported below with its record.
+    with np.errstate(over="ignore"):
+        for row, record in enumerate(records):
+            weight = record.get("weight_kg")
+            if _is_number(weight) and weight >= 0:
+                try:
+                    out[row, 0] = math.log1p(weight) / 4.0
+                except OverflowError:  # an integer too large for a float
+                    raise FeatureError(row, "log_weight_kg", weight) from None
+            elif _is_number(weight) and weight != weight:  # NaN: not "missing", an error
+                raise FeatureError(row, "log_weight_kg", weight)
+            else:
+                out[row, 1] = 1.0
+            screen = record.get("screen_size_in")
+            if _is_number(screen) and screen >= 0:
+                try:
+                    out[row, 2] = screen / 12.0
+                except OverflowError:
+                    raise FeatureError(row, "screen_size_ft", screen) from None
+            elif _is_number(screen) and screen != screen:
+                raise FeatureError(row, "screen_size_ft", screen)
+            else:
+                out[row, 3] = 1.0
+            out[row, 4] = 1.0 if record.get("battery") is True else 0.0
+            out[row, power_index.get(str(record.get("power_source") or "").lower(), other)] = 1.0
+    finite = np.isfinite(out[:, [0, 2]])  # the indicator columns are 0/1 by construction
+    if not finite.all():
+        row, column = (int(i) for i in np.argwhere(~finite)[0])
+        feature = ("log_weight_kg", "screen_size_ft")[column]
+        raise FeatureError(row, feature, records[row].get(SOURCE_FIELDS[feature]))
     return out

@@ -29,6 +29,19 @@ class Classifier(Protocol):
 
     def predict_proba(self, records: Sequence[dict[str, Any]]) -> np.ndarray: ...
 
+    def non_finite_weights(self) -> list[str]: ...
+
+
+class ScoringError(ValueError):
+    """The model's probabilities for one record are not finite: an error, never a null answer."""
+
+    def __init__(self, index: int, item_id: Any):
+        self.index, self.item_id = index, item_id
+        super().__init__(
+            "the model's probabilities for this record are not finite (NaN or infinity), "
+            "so it has no answer"
+        )
+
 
 # ---- linear (scikit-learn) -------------------------------------------------------------------
 
@@ -52,6 +65,14 @@ class LinearClassifier:
         if not records:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
         return self.model.predict_proba(self.design_matrix(records))
+
+    def non_finite_weights(self) -> list[str]:
+        """Names of the fitted arrays holding NaN or ±inf (empty for a usable model)."""
+        return [
+            name
+            for name in ("coef_", "intercept_")
+            if not np.isfinite(np.asarray(getattr(self.model, name))).all()
+        ]
 
     def save(self, model_dir: Path) -> None:
         import joblib
@@ -115,6 +136,19 @@ def batch_tensors(vectorizer, records: Sequence[dict[str, Any]]):
     )
 
 
+def non_finite_tensors(state: dict[str, Any]) -> list[str]:
+    """Keys of a state dict whose floating-point tensors hold NaN or ±inf."""
+    import torch
+
+    return [
+        name
+        for name, tensor in state.items()
+        if torch.is_tensor(tensor)
+        and tensor.is_floating_point()
+        and not bool(torch.isfinite(tensor).all())
+    ]
+
+
 class NeuralClassifier:
     def __init__(self, network, preprocessing: dict[str, Any], labels: list[str]):
         self.network = network
@@ -132,6 +166,10 @@ class NeuralClassifier:
             logits = self.network(*batch_tensors(self.vectorizer, records))
             return torch.softmax(logits.float(), dim=1).numpy()
 
+    def non_finite_weights(self) -> list[str]:
+        """Names of the network's tensors holding NaN or ±inf (empty for a usable model)."""
+        return non_finite_tensors(self.network.state_dict())
+
     def save(self, model_dir: Path) -> None:
         import torch
 
@@ -145,7 +183,17 @@ class NeuralClassifier:
 def save_model(
     model_dir: Path, classifier, algorithm: str, preprocessing: dict, card: dict
 ) -> None:
-    """Write weights, label map, preprocessing and model card into ``model_dir``."""
+    """Write weights, label map, preprocessing and model card into ``model_dir``.
+
+    A model whose weights are not all finite is never written (it would answer NaN, i.e. a null
+    confidence, for every record): ValueError, and ``model_dir`` is left as it was.
+    """
+    bad = classifier.non_finite_weights()
+    if bad:
+        raise ValueError(
+            f"refusing to write a {algorithm} model whose weights are not finite "
+            f"({', '.join(bad[:5])}); training diverged"
+        )
     model_dir.mkdir(parents=True, exist_ok=True)
     classifier.save(model_dir)
     _write_json(model_dir / LABEL_MAP, {"labels": list(classifier.labels)})
@@ -174,7 +222,7 @@ def load_model(model_dir: Path) -> Classifier:
 
         # Model artifacts come only from this project's KMS-encrypted model bucket.
         parts = joblib.load(model_dir / LINEAR_WEIGHTS)
-        return LinearClassifier(parts["vectorizer"], parts["model"], labels)
+        return _usable(LinearClassifier(parts["vectorizer"], parts["model"], labels), model_dir)
     if algorithm == "neural":
         import torch
 
@@ -187,8 +235,19 @@ def load_model(model_dir: Path) -> Classifier:
         )
         state = torch.load(model_dir / NEURAL_WEIGHTS, map_location="cpu", weights_only=True)
         network.load_state_dict(state)
-        return NeuralClassifier(network, preprocessing, labels)
+        return _usable(NeuralClassifier(network, preprocessing, labels), model_dir)
     raise ValueError(f"{preprocessing_file}: unknown algorithm {algorithm!r}")
+
+
+def _usable(classifier, model_dir: Path):
+    """``classifier``, unless its weights hold NaN or ±inf: such a model is never served."""
+    bad = classifier.non_finite_weights()
+    if bad:
+        raise ValueError(
+            f"{model_dir}: the model's weights are not finite ({', '.join(bad[:5])}); "
+            "it cannot answer; retrain it"
+        )
+    return classifier
 
 
 def load_card(model_dir: Path) -> dict[str, Any]:
@@ -198,10 +257,18 @@ def load_card(model_dir: Path) -> dict[str, Any]:
 def predictions(
     classifier: Classifier, records: Sequence[dict[str, Any]], top_k: int = 3
 ) -> list[dict]:
-    """One answer per record: ``{"item_id"?, "label", "confidence", "top_k": [...]}``."""
+    """One answer per record: ``{"item_id"?, "label", "confidence", "top_k": [...]}``.
+
+    A record whose probabilities are not finite raises :class:`ScoringError` naming it (its
+    index in ``records``): an answer never carries a NaN (JSON null) confidence or score.
+    """
     if len(records) == 0:
         return []
     probs = classifier.predict_proba(records)
+    finite = np.isfinite(probs).all(axis=1)
+    if not finite.all():
+        index = int(np.flatnonzero(~finite)[0])
+        raise ScoringError(index, records[index].get("item_id"))
     k = max(1, min(top_k, len(classifier.labels)))
     # Vectorised: the top k per row in one numpy call, converted to Python values in one go.
     top = np.argsort(-probs, axis=1, kind="stable")[:, :k]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import math
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +26,37 @@ FEATURE_FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
 LABEL_FIELD = "label"
 FIELD_ORDER = list(FEATURE_FIELDS)  # the column order of text/csv payloads
 TYPE_NAMES = {str: "string", int: "number", float: "number", bool: "boolean"}
+
+# The documented range (inclusive) of each numeric field (docs/interfaces.md, "Data layout"):
+# anything else — NaN, ±Infinity, a negative weight, 1e308 — is an error naming the field, in
+# prepare, training and serving alike. The bounds keep every feature features.numeric_matrix
+# derives finite and small (log1p(100000)/4 ≈ 2.9, 1000/12 ≈ 83), so no value the contract
+# accepts can overflow a float32 feature or poison a model.
+NUMERIC_RANGES: dict[str, tuple[float, float]] = {
+    "weight_kg": (0.0, 100_000.0),  # 100 t: a forklift or EV battery is ~1.6 t
+    "screen_size_in": (0.0, 1_000.0),  # 25 m diagonal: beyond the largest LED walls
+}
+
+
+def quote_number(value: Any) -> str:
+    """A number as the error message quotes it (``inf``, ``nan``, ``1e+308``), at most 40 chars."""
+    if isinstance(value, int) and value.bit_length() > 128:
+        # str() of a huge int is slow and, past 4300 digits, refused: quote its size instead.
+        return f"an integer of {len(hex(abs(value))) - 2} hex digits"
+    text = repr(value) if isinstance(value, float) else str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def numeric_error(name: str, value: int | float) -> str | None:
+    """Why the number ``value`` of numeric field ``name`` is unusable, or None when it is in range.
+
+    One chained comparison: it is false for NaN and ±inf as well as for anything outside the
+    field's range (integers of any size included, without converting them to float).
+    """
+    low, high = NUMERIC_RANGES[name]
+    if low <= value <= high:
+        return None
+    return f"field {name} must be a finite number in [{low:g}, {high:g}], got {quote_number(value)}"
 
 
 def field_error(record: Any, *, require_label: bool) -> str | None:
@@ -54,8 +84,10 @@ def field_error(record: Any, *, require_label: bool) -> str | None:
             wanted = " or ".join(sorted({TYPE_NAMES[t] for t in types}))
             null = " or null" if nullable else ""
             return f"field {name} must be {wanted}{null}, got {json.dumps(value)[:40]}"
-        if isinstance(value, float) and not math.isfinite(value):
-            return f"field {name} must be a finite number"
+        if name in NUMERIC_RANGES:
+            error = numeric_error(name, value)
+            if error:
+                return error
     if record["item_id"] == "":
         return "field item_id is empty"
     return None
@@ -208,6 +240,7 @@ def write_jsonl(path: Path, records) -> int:
 
 # (field, exact types JSON decoding produces): the per-record check on the serving hot path.
 _DECODED_TYPES = tuple((name, frozenset(types)) for name, (types, _) in FEATURE_FIELDS.items())
+_RANGES = tuple(NUMERIC_RANGES.items())
 
 
 def inference_record_error(record: Any) -> str | None:
@@ -221,6 +254,10 @@ def inference_record_error(record: Any) -> str | None:
             types = FEATURE_FIELDS[name][0]
             wanted = " or ".join(sorted({TYPE_NAMES[t] for t in types}))
             return f"field {name} must be {wanted} or null, got {json.dumps(value)[:40]}"
+    for name, (low, high) in _RANGES:
+        value = record.get(name)
+        if value is not None and not low <= value <= high:  # NaN and ±inf fail it too
+            return numeric_error(name, value)
     if not (record.get("title") or record.get("description")):
         return "record has neither title nor description"
     return None

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+from http import HTTPStatus
 from typing import Any
 
-from ml_common.model import Classifier, predictions
+from ml_common.features import FeatureError
+from ml_common.model import Classifier, ScoringError, predictions
 
 from ml_inference.codecs import CONTENT_TYPES, Codec, PayloadError, media_type
 
@@ -14,7 +16,12 @@ log = logging.getLogger("ml_inference")
 
 
 class InferenceApp:
-    """GET /ping, POST /invocations, GET /execution-parameters."""
+    """GET /ping, POST /invocations, GET /execution-parameters.
+
+    Every answer is JSON (or the requested answer type): a bad record is 400 naming it and its
+    field, a record the model cannot score (non-finite probabilities) is 422 naming it, and
+    anything unexpected is 500 with a short JSON message — the details go to the log, one line.
+    """
 
     def __init__(
         self, classifier: Classifier, *, max_payload_mb: float, workers: int, top_k: int = 3
@@ -26,6 +33,22 @@ class InferenceApp:
         self.top_k = top_k
 
     def __call__(self, environ: dict[str, Any], start_response):
+        try:
+            return self._route(environ, start_response)
+        except Exception as exc:  # noqa: BLE001 - the last line: a JSON 500, never gunicorn's HTML
+            where = f"{environ.get('REQUEST_METHOD', '?')} {environ.get('PATH_INFO', '')}"
+            detail = " ".join(str(exc).split())[:500]
+            log.error("500: %s failed: %s: %s", where, type(exc).__name__, detail)
+            return self._json(
+                start_response,
+                500,
+                {
+                    "error": f"internal error ({type(exc).__name__}) answering {where}; "
+                    "the server log has the details"
+                },
+            )
+
+    def _route(self, environ: dict[str, Any], start_response):
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
         if path == "/ping":
@@ -84,8 +107,19 @@ class InferenceApp:
         try:
             decoded = codec.decode(body)
         except PayloadError as exc:
-            return self._error(start_response, 400, f"malformed {content_type} payload: {exc}")
-        answers = predictions(self.classifier, decoded.records, self.top_k)
+            return self._error(
+                start_response, 400, f"invalid {content_type} payload: {exc}", **exc.details
+            )
+        try:
+            answers = predictions(self.classifier, decoded.records, self.top_k)
+        except FeatureError as exc:  # the decoder's range check should have caught it first
+            error = decoded.record_error(exc.row, exc.detail, exc.field)
+            return self._error(
+                start_response, 400, f"invalid {content_type} payload: {error}", **error.details
+            )
+        except ScoringError as exc:
+            error = decoded.record_error(exc.index, str(exc))
+            return self._error(start_response, 422, f"cannot answer: {error}", **error.details)
         return self._respond(
             start_response, 200, answer_codec.encode(answers, decoded), answer_codec.response_type
         )
@@ -103,22 +137,14 @@ class InferenceApp:
             start_response, status, json.dumps(payload).encode(), "application/json"
         )
 
-    def _error(self, start_response, status: int, message: str):
+    def _error(self, start_response, status: int, message: str, **details: Any):
         log.info("%s: %s", status, message)
-        return self._json(start_response, status, {"error": message})
+        return self._json(start_response, status, {"error": message, **details})
 
     @staticmethod
     def _respond(start_response, status: int, body: bytes, content_type: str):
-        reason = {
-            200: "OK",
-            400: "Bad Request",
-            404: "Not Found",
-            405: "Method Not Allowed",
-            413: "Payload Too Large",
-            415: "Unsupported Media Type",
-        }[status]
         start_response(
-            f"{status} {reason}",
+            f"{status} {HTTPStatus(status).phrase}",
             [("Content-Type", content_type), ("Content-Length", str(len(body)))],
         )
         return [body]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -11,38 +13,99 @@ from typing import Any
 import orjson
 from ml_common.records import FIELD_ORDER, inference_record_error
 
+_FIELD = re.compile(r"field (\w+)")
+
 
 class PayloadError(ValueError):
-    """The request body cannot be read as the content type it claims; becomes HTTP 400."""
+    """The request body cannot be read as the content type it claims; becomes HTTP 400.
+
+    ``details`` (for the JSON error body) name the record — ``record`` as the request spells its
+    place (``instances[3]``, ``line 4``, ``row 2``), ``index`` (0-based among the request's
+    records), ``item_id`` when the record has one — and the ``field``, where they are known.
+    """
+
+    def __init__(self, message: str, **details: Any):
+        super().__init__(message)
+        self.details = {k: v for k, v in details.items() if v is not None}
 
 
 @dataclass(frozen=True)
 class Decoded:
     records: list[dict[str, Any]]
     shape: str  # "single" | "instances" | "list" | "lines" | "rows": how to shape the answer
+    numbers: list[int] | None = None  # the line/row number of each record ("lines", "rows")
+
+    def where(self, index: int) -> str:
+        """Where record ``index`` is in the request, as its sender counts."""
+        if self.shape == "single":
+            return "body"
+        if self.shape == "instances":
+            return f"instances[{index}]"
+        if self.shape == "list":
+            return f"[{index}]"
+        kind = "line" if self.shape == "lines" else "row"
+        return f"{kind} {self.numbers[index] if self.numbers else index + 1}"
+
+    def record_error(self, index: int, message: str, field: str | None = None) -> PayloadError:
+        """An error about record ``index``: its place, its item_id if it has one, the field."""
+        record = self.records[index] if index < len(self.records) else None
+        item_id = record.get("item_id") if isinstance(record, dict) else None
+        if not (isinstance(item_id, str) and item_id):
+            item_id = None
+        if field is None:
+            match = _FIELD.match(message)
+            field = match.group(1) if match else None
+        named = f" (item_id {json.dumps(item_id, ensure_ascii=False)[:80]})" if item_id else ""
+        return PayloadError(
+            f"{self.where(index)}: {message}{named}",
+            record=self.where(index),
+            index=index,
+            item_id=item_id,
+            field=field,
+        )
 
 
-def _check(records: list[Any], where: Callable[[int], str]) -> list[dict[str, Any]]:
-    for index, record in enumerate(records):
+def _check(decoded: Decoded) -> Decoded:
+    for index, record in enumerate(decoded.records):
         error = inference_record_error(record)
         if error:
-            raise PayloadError(f"{where(index)}: {error}")
-    return records
+            raise decoded.record_error(index, error)
+    return decoded
+
+
+def _json_decoded(payload: Any) -> Decoded:
+    if isinstance(payload, dict) and "instances" in payload:
+        instances = payload["instances"]
+        if not isinstance(instances, list):
+            raise PayloadError('"instances" must be a list of product records')
+        return Decoded(instances, "instances")
+    if isinstance(payload, list):
+        return Decoded(payload, "list")
+    return Decoded([payload], "single")
+
+
+def _explain_non_strict(text: bytes, decoded: Callable[[Any], Decoded]) -> None:
+    """Raise the record/field error for JSON that orjson refuses but Python reads.
+
+    orjson is strict: ``NaN``, ``Infinity`` and numbers beyond a double (``1e400``) are not JSON.
+    Python's json reads them (as nan, inf and int), so the error can name the record and field
+    rather than only a byte offset. Nothing it reads is ever scored: when no record is at fault,
+    the caller reports orjson's error.
+    """
+    try:
+        payload = json.loads(text)
+    except (ValueError, RecursionError):
+        return
+    _check(decoded(payload))
 
 
 def decode_json(body: bytes) -> Decoded:
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
+        _explain_non_strict(body, _json_decoded)
         raise PayloadError(f"application/json body is not valid JSON: {exc}") from exc
-    if isinstance(payload, dict) and "instances" in payload:
-        instances = payload["instances"]
-        if not isinstance(instances, list):
-            raise PayloadError('"instances" must be a list of product records')
-        return Decoded(_check(instances, lambda i: f"instances[{i}]"), "instances")
-    if isinstance(payload, list):
-        return Decoded(_check(payload, lambda i: f"[{i}]"), "list")
-    return Decoded(_check([payload], lambda i: "body"), "single")
+    return _check(_json_decoded(payload))
 
 
 def decode_jsonlines(body: bytes) -> Decoded:
@@ -50,19 +113,24 @@ def decode_jsonlines(body: bytes) -> Decoded:
         body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise PayloadError(f"application/jsonlines body is not UTF-8: {exc}") from exc
-    records = []
+    records: list[Any] = []
+    numbers: list[int] = []
     for number, line in enumerate(body.splitlines(), start=1):
         if not line.strip():
             continue
         try:
             record = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
-            raise PayloadError(f"line {number}: not valid JSON ({exc})") from exc
-        error = inference_record_error(record)
-        if error:
-            raise PayloadError(f"line {number}: {error}")
+            _explain_non_strict(
+                line,
+                lambda payload, n=number: Decoded([*records, payload], "lines", [*numbers, n]),
+            )
+            raise PayloadError(
+                f"line {number}: not valid JSON ({exc})", record=f"line {number}"
+            ) from exc
         records.append(record)
-    return Decoded(records, "lines")
+        numbers.append(number)
+    return _check(Decoded(records, "lines", numbers))
 
 
 def _csv_value(name: str, raw: str, row: int) -> Any:
@@ -70,10 +138,12 @@ def _csv_value(name: str, raw: str, row: int) -> Any:
         return None
     if name in ("weight_kg", "screen_size_in"):
         try:
-            return float(raw)
+            return float(raw)  # "inf", "nan" and "1e999" are floats: the range check names them
         except ValueError:
             raise PayloadError(
-                f"row {row}: column {name} must be a number, got {raw[:40]!r}"
+                f"row {row}: column {name} must be a number, got {raw[:40]!r}",
+                record=f"row {row}",
+                field=name,
             ) from None
     if name == "battery":
         lowered = raw.strip().lower()
@@ -81,7 +151,11 @@ def _csv_value(name: str, raw: str, row: int) -> Any:
             return True
         if lowered in ("false", "0"):
             return False
-        raise PayloadError(f"row {row}: column battery must be true/false, got {raw[:40]!r}")
+        raise PayloadError(
+            f"row {row}: column battery must be true/false, got {raw[:40]!r}",
+            record=f"row {row}",
+            field=name,
+        )
     return raw
 
 
@@ -92,22 +166,24 @@ def decode_csv(body: bytes) -> Decoded:
     except (UnicodeDecodeError, csv.Error) as exc:
         raise PayloadError(f"text/csv body cannot be read: {exc}") from exc
     records = []
+    numbers = []
     for number, row in enumerate(rows, start=1):
         if not row or (number == 1 and row[0] == FIELD_ORDER[0]):
             continue
         if len(row) != len(FIELD_ORDER):
             raise PayloadError(
                 f"row {number}: expected {len(FIELD_ORDER)} columns "
-                f"({','.join(FIELD_ORDER)}), got {len(row)}"
+                f"({','.join(FIELD_ORDER)}), got {len(row)}",
+                record=f"row {number}",
             )
-        record = {
-            name: _csv_value(name, raw, number) for name, raw in zip(FIELD_ORDER, row, strict=True)
-        }
-        error = inference_record_error(record)
-        if error:
-            raise PayloadError(f"row {number}: {error}")
-        records.append(record)
-    return Decoded(records, "rows")
+        records.append(
+            {
+                name: _csv_value(name, raw, number)
+                for name, raw in zip(FIELD_ORDER, row, strict=True)
+            }
+        )
+        numbers.append(number)
+    return _check(Decoded(records, "rows", numbers))
 
 
 # orjson: C serialisation, compact, UTF-8; several times faster than json.dumps per answer.

@@ -5,21 +5,64 @@ Port ``SAGEMAKER_BIND_TO_PORT`` (8080); ``0.0.0.0`` in the container, ``127.0.0.
 ``SAGEMAKER_MODEL_SERVER_WORKERS`` (default: CPU count), timeout
 ``SAGEMAKER_MODEL_SERVER_TIMEOUT`` (60 s), payload limit ``SAGEMAKER_MAX_PAYLOAD_IN_MB`` (6).
 Each worker loads the model from ``/opt/ml/model`` once, after the fork.
+
+No answer is HTML: the WSGI app answers JSON for everything it sees, and gunicorn's own error
+responses (a request it cannot parse, a header too large, an exception escaping the app) are
+written as ``{"error": "..."}`` by :func:`write_json_error`, which replaces gunicorn's HTML
+page writer in this process and its workers.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import sys
 
+from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
 from ml_common.contract import ContractError, env_float, env_int, is_relocated, opt_ml
+
+
+def write_json_error(sock, status_int: int, reason: str, mesg: str) -> None:
+    """gunicorn's ``util.write_error`` (same signature and framing), with a JSON body.
+
+    gunicorn calls it for requests it rejects before the app runs (malformed request line or
+    headers, 400/414/431/501...) and for an exception the app lets escape (500, message empty).
+    """
+    message = f"{reason}: {mesg}" if mesg else reason
+    body = json.dumps({"error": message}).encode()  # ASCII: non-ASCII request bytes escaped
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\n"
+        "Connection: close\r\n"
+        "Content-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        "\r\n"
+    )
+    gunicorn_util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
+def install_json_error_pages() -> None:
+    """Make gunicorn answer its own errors in JSON (workers inherit it through the fork)."""
+    if not callable(getattr(gunicorn_util, "write_error", None)):  # pragma: no cover
+        raise RuntimeError("gunicorn.util.write_error is gone: check write_json_error's seam")
+    gunicorn_util.write_error = write_json_error
+
+
+def app_logging() -> None:
+    """Route the app's log ("ml_inference": one line per refused request) to gunicorn's log."""
+    error_log = logging.getLogger("gunicorn.error")
+    app_log = logging.getLogger("ml_inference")
+    app_log.handlers = list(error_log.handlers)
+    app_log.setLevel(error_log.level)
+    app_log.propagate = False
 
 
 class ModelServer(BaseApplication):
     def __init__(self, options: dict, app_options: dict):
         self.options = options
         self.app_options = app_options
+        install_json_error_pages()
         super().__init__()
 
     def load_config(self) -> None:
@@ -32,6 +75,7 @@ class ModelServer(BaseApplication):
 
         from ml_inference.app import InferenceApp
 
+        app_logging()
         return InferenceApp(load_model(opt_ml() / "model"), **self.app_options)
 
 

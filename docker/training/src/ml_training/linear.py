@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 from ml_common import features
-from ml_common.contract import Hyperparameters
+from ml_common.contract import ContractError, Hyperparameters
 from ml_common.model import LinearClassifier
 
 from ml_training.metrics import classification_scores, emit
@@ -34,9 +34,12 @@ def train_linear(
     vectorizer.fit(features.texts(train))
     labels = sorted({r["label"] for r in train})
     # SGD: linear time in the data (1M+ items a month) and two probabilistic losses to tune.
+    alpha = hp.float("alpha", 1e-5)
+    if not 0 < alpha < float("inf"):
+        raise ContractError(f"hyperparameter alpha={alpha!r} must be a finite number above 0")
     model = SGDClassifier(
         loss=hp.choice("loss", "log_loss", ("log_loss", "modified_huber")),
-        alpha=hp.float("alpha", 1e-5),
+        alpha=alpha,
         max_iter=hp.int("max_iter", 50),
         tol=1e-4,
         class_weight="balanced" if hp.bool("balanced", False) else None,
@@ -45,7 +48,15 @@ def train_linear(
     classifier = LinearClassifier(vectorizer, model, labels)
     x_train = classifier.design_matrix(train)
     y_train = [r["label"] for r in train]
-    model.fit(x_train, y_train)
+    try:
+        model.fit(x_train, y_train)
+    except ValueError as exc:
+        if "overflow" not in str(exc):  # sklearn's "Floating-point under-/overflow occurred"
+            raise
+        raise ContractError(
+            f"linear training diverged (alpha={alpha:g}): {exc}; no model written"
+        ) from exc
+    check_weights(classifier, alpha)
     classifier.labels = [str(c) for c in model.classes_]
     train_loss = float(log_loss(y_train, model.predict_proba(x_train), labels=model.classes_))
     emit("train", {"loss": train_loss})
@@ -65,3 +76,13 @@ def train_linear(
         {"train:loss": train_loss, **{f"validation:{k}": v for k, v in scores.items()}},
         preprocessing,
     )
+
+
+def check_weights(classifier: LinearClassifier, alpha: float) -> None:
+    """Refuse a fitted model whose weights are not all finite: it would answer NaN."""
+    bad = classifier.non_finite_weights()
+    if bad:
+        raise ContractError(
+            f"linear training diverged (alpha={alpha:g}): {', '.join(bad)} not finite after fit; "
+            "no model written"
+        )

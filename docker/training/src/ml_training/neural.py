@@ -19,11 +19,19 @@ from typing import Any
 import numpy as np
 from ml_common import features
 from ml_common.contract import ContractError, Hyperparameters
-from ml_common.model import NeuralClassifier, build_network, hashing_vectorizer
+from ml_common.model import (
+    NeuralClassifier,
+    build_network,
+    hashing_vectorizer,
+    non_finite_tensors,
+)
 
 from ml_training.metrics import classification_scores, emit
 
 CHECKPOINT_FILE = "checkpoint.pt"
+# Steps between reads of the device-side "first non-finite loss" marker: one host sync per this
+# many steps (the exact step is recorded on the device, so the report names it either way).
+LOSS_CHECK_STEPS = 32
 XLA_PAD = 512  # pad bag indices to a multiple of this on XLA so graphs are not recompiled per batch
 
 
@@ -194,10 +202,51 @@ def load_checkpoint(directory: Path, labels: list[str], settings: dict) -> dict 
             flush=True,
         )
         return None
+    bad = non_finite_tensors(state.get("model", {}))
+    if bad:  # written by a diverged run: resuming would only train NaN further
+        print(
+            f"checkpoint {path} holds non-finite weights ({', '.join(bad[:5])}): starting afresh",
+            flush=True,
+        )
+        return None
     return state
 
 
 # ---- training --------------------------------------------------------------------------------
+
+
+class Divergence:
+    """Stops training at the first non-finite loss, naming epoch and batch, without a sync per step.
+
+    ``mark`` records on the device the first batch whose loss is NaN or ±inf; ``check`` reads
+    that marker (one host sync) and raises ContractError: the FailureReason, exit 2, and no
+    checkpoint or model is written after it.
+    """
+
+    def __init__(self, torch, device, epoch: int, first_batch: int, learning_rate: float):
+        self.torch, self.epoch, self.learning_rate = torch, epoch, learning_rate
+        # The batch number is counted on the device too: a Python int per step would be a new
+        # constant in every XLA graph (a recompilation per step on Trainium).
+        self.batch = torch.full((), first_batch - 1, dtype=torch.int64, device=device)
+        self.first = torch.full((), -1, dtype=torch.int64, device=device)
+        self.loss = torch.zeros((), dtype=torch.float32, device=device)
+
+    def mark(self, loss) -> None:
+        """Count one batch; remember it if its loss is the epoch's first non-finite one."""
+        loss = loss.detach().float()
+        self.batch = self.batch + 1
+        bad = ~self.torch.isfinite(loss) & (self.first < 0)
+        self.first = self.torch.where(bad, self.batch, self.first)
+        self.loss = self.torch.where(bad, loss, self.loss)
+
+    def check(self) -> None:
+        first = int(self.first.cpu())
+        if first >= 0:
+            raise ContractError(
+                f"neural training diverged: the loss is {float(self.loss.cpu())} at epoch "
+                f"{self.epoch + 1} batch {first} (learning_rate={self.learning_rate:g}); "
+                "training stopped, no model written. Lower learning_rate, or check the inputs"
+            )
 
 
 def _settings(hp: Hyperparameters) -> dict[str, Any]:
@@ -243,6 +292,10 @@ def train_neural(
     epochs = hp.int("epochs", 8)
     batch_size = hp.int("batch_size", 256)
     learning_rate = hp.float("learning_rate", 0.005)
+    if not 0 < learning_rate < float("inf"):
+        raise ContractError(
+            f"hyperparameter learning_rate={learning_rate!r} must be a finite number above 0"
+        )
     dropout = hp.float("dropout", 0.2)
     seed = hp.int("seed", 0)
     runtime = select_runtime(hp.choice("device", "auto", ("auto", "cpu", "cuda", "xla")))
@@ -341,10 +394,13 @@ def train_neural(
 
             loader = MpDeviceLoader(loader, runtime.device)
         # Summed on the device and read once per epoch: a per-step .item() would force a host
-        # sync each step (and an XLA graph execution on Trainium).
+        # sync each step (and an XLA graph execution on Trainium). Likewise the first step whose
+        # loss is NaN/inf is marked on the device and read every LOSS_CHECK_STEPS steps.
         total_loss, seen = torch.zeros((), device=runtime.device), 0
+        divergence = Divergence(torch, runtime.device, epoch, first, learning_rate)
         for position, batch in zip(indices_of_batches, loader, strict=False):
             if stop.received:
+                divergence.check()  # never checkpoint weights a non-finite loss has updated
                 path = checkpoint(epoch, position)
                 raise TrainingStopped(
                     f"training stopped by SIGTERM at epoch {epoch + 1} batch {position}; "
@@ -363,6 +419,10 @@ def train_neural(
                 scaler.update()
             total_loss += loss.detach().float() * len(targets)
             seen += len(targets)
+            divergence.mark(loss)
+            if (position + 1) % LOSS_CHECK_STEPS == 0:
+                divergence.check()
+        divergence.check()  # before the checkpoint: a rerun must not resume from NaN weights
         checkpoint(epoch + 1, 0)
         if runtime.is_main:
             predicted = _predict_labels(network, validation_data, runtime, labels)
@@ -392,7 +452,14 @@ def train_neural(
         len(labels),
         0.0,
     )
-    cpu_network.load_state_dict({k: v.detach().cpu() for k, v in network.state_dict().items()})
+    cpu_state = {k: v.detach().cpu() for k, v in network.state_dict().items()}
+    bad = non_finite_tensors(cpu_state)
+    if bad:
+        raise ContractError(
+            f"neural training diverged (learning_rate={learning_rate:g}): "
+            f"weights {', '.join(bad[:5])} are not finite; no model written"
+        )
+    cpu_network.load_state_dict(cpu_state)
     preprocessing["device"] = runtime.kind
     preprocessing["world_size"] = runtime.world_size
     return NeuralClassifier(cpu_network, preprocessing, labels), metrics, preprocessing

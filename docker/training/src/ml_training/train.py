@@ -8,6 +8,7 @@ directory (weights, label map, preprocessing, model_card.json). Errors go to
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import platform
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
+from ml_common import features
 from ml_common.contract import (
     ContractError,
     Hyperparameters,
@@ -33,7 +35,12 @@ SIGTERM_EXIT = 143
 
 
 def load_channel(directory: Path, channel: str) -> list[dict]:
-    """Every record of a channel, validated; errors name the channel, file and line."""
+    """Every record of a channel, validated; errors name the channel, file and line.
+
+    Two checks: each record against the contract (field_error: types, and numbers finite and
+    in range), then the numeric features the models will see (finite, or the featurizer and the
+    contract disagree): a NaN/inf feature would turn every weight into NaN.
+    """
     records = []
     for line in iter_lines(directory):
         try:
@@ -48,6 +55,12 @@ def load_channel(directory: Path, channel: str) -> list[dict]:
         records.append(record)
     if not records:
         raise ContractError(f"channel {channel}: no records in {directory}")
+    try:
+        features.numeric_matrix(records)
+    except features.FeatureError as exc:
+        # records[i] is the i-th non-blank line: find its file:line again only on this path.
+        line = next(itertools.islice(iter_lines(directory), exc.row, None))
+        raise ContractError(f"channel {channel}: {line.where} {exc.detail}") from exc
     return records
 
 
