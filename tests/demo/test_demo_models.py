@@ -130,7 +130,10 @@ def test_a_bad_month_may_keep_its_champion_and_the_others_must_still_win():
     # Without the bad month, the same table is a failed demo: de's challenger did not win.
     assert demo_failures(rows) == ([], ["DE"])
     # A bad month never excuses another model's loss.
-    assert demo_failures([_bad_row("de"), _bad_row("gb", promoted=False)], {"de": "tiny"}) == ([], ["GB"])
+    assert demo_failures([_bad_row("de"), _bad_row("gb", promoted=False)], {"de": "tiny"}) == (
+        [],
+        ["GB"],
+    )
 
 
 def test_bad_month_flags_name_a_model_of_the_demo_and_a_known_scenario(demo_file):
