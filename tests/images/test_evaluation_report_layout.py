@@ -4,13 +4,21 @@ and golden sets). Run through the real ``evaluate`` entrypoint on small hand-wri
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
+from pathlib import Path
 
 import pytest
-from ml_processing import report
 
 from tests.support.images import run_entrypoint
+
+# The report module of the processing image, by path: the images' packages other than ml_common
+# are not installed in the test environment (the entrypoints run with their own PYTHONPATH).
+_REPORT = Path(__file__).parents[2] / "docker/processing/src/ml_processing/report.py"
+_spec = importlib.util.spec_from_file_location("_processing_report", _REPORT)
+report = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(report)
 
 LABELS = ["DE-1", "DE-2", "DE-3"]
 ITEMS = [(f"i-{n:03d}", LABELS[n % 3]) for n in range(30)]
@@ -32,6 +40,10 @@ def html(tmp_path_factory) -> str:
             for n, (i, y) in enumerate(ITEMS)
         ]
         _write_lines(inputs / role / "features.jsonl.out", answers)
+        _write_lines(inputs / f"golden_{role}" / "features.jsonl.out", answers)
+    _write_lines(
+        inputs / "golden_labels" / "labels.jsonl", [{"item_id": i, "label": y} for i, y in ITEMS]
+    )
     result = run_entrypoint("processing", "ml_processing.evaluate", opt_ml, {"COUNTRY": "de"})
     assert result.returncode == 0, result.stderr
     return (opt_ml / "processing" / "output" / "evaluation" / "report.html").read_text()

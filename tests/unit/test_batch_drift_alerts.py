@@ -176,28 +176,6 @@ def test_without_a_profile_uri_there_is_no_reference_input(s3, settings):
     assert "reference_profile" not in _inputs(request)
 
 
-def test_the_winners_profile_uri_reaches_the_batch_plan(s3, settings, monkeypatch):
-    from mlops.winners import WinnersRegistry, table_key_schema
-
-    dynamodb = boto3.resource("dynamodb", region_name=REGION)
-    registry = WinnersRegistry(
-        dynamodb.create_table(
-            TableName=settings.winners_table, **table_key_schema(), BillingMode="PAY_PER_REQUEST"
-        )
-    )
-    registry.record(
-        model_key="gb",
-        candidate={"model_name": "w", "model_package_arn": "arn:w", "profile_uri": "s3://p/x"},
-        decision={"promote": True},
-        run_id="earlier",
-        run_started_at="2026-10-01T00:00:00+00:00",
-        decided_at="2026-10-01T01:00:00+00:00",
-        expected_version=None,
-    )
-    plan = steps.plan_batch(dynamodb, settings, GB, run_id="r", data_month="2026-10")
-    assert plan["profile_uri"] == "s3://p/x"
-
-
 def summarized(s3, settings, drift, *, inputs=("predictions", "items", "reference_profile")):
     request = steps.postprocess_request_after_transform(settings, GB, RUN, TRANSFORMED)
     request["ProcessingInputs"] = [

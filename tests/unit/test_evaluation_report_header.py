@@ -37,7 +37,7 @@ def _model_metrics(f1: float) -> dict:
             "DE-B-2": {"precision": f1, "recall": f1, "f1": f1, "support": 20},
         },
         "confusion_matrix": {"labels": ["DE-B-1", "DE-B-2"], "matrix": [[18, 2], [3, 17]]},
-        "counts": {"n_items": 40},
+        "counts": {"n_items": 40, "correct": round(40 * f1), "incorrect": 40 - round(40 * f1)},
     }
 
 
@@ -74,10 +74,18 @@ def evaluated(s3, settings, *, challenger_f1=0.9, champion_f1=0.8, report=True) 
         challenger_output_uri="s3://m/challenger/",
         champion_output_uri="s3://m/champion/",
         test_labels_uri="s3://m/labels/",
+        golden_challenger_output_uri="s3://m/golden-challenger/",
+        golden_champion_output_uri="s3://m/golden-champion/",
+        golden_labels_uri="s3://d/de/batteries/golden/v1/labels.jsonl",
     )
     base = requests.processing_outputs(request)["evaluation"]
     metrics = {
         "country": "de",
+        "challenger": _model_metrics(challenger_f1),
+        "champion": _model_metrics(champion_f1),
+        "n_items": 40,
+    }
+    metrics["golden"] = {
         "challenger": _model_metrics(challenger_f1),
         "champion": _model_metrics(champion_f1),
         "n_items": 40,
@@ -93,6 +101,7 @@ def evaluated(s3, settings, *, challenger_f1=0.9, champion_f1=0.8, report=True) 
     ]
     _put(s3, base + "metrics.json", json.dumps(metrics))
     _put(s3, base + "per_item.jsonl", "".join(json.dumps(row) + "\n" for row in per_item))
+    _put(s3, base + "per_item_golden.jsonl", "".join(json.dumps(row) + "\n" for row in per_item))
     if report:
         _put(s3, base + "report.html", image_report.render_report("de", metrics))
     return {"Processing": request}

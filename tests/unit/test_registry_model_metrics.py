@@ -30,7 +30,9 @@ def sagemaker(monkeypatch):
 
 
 def register(sagemaker, settings):
-    plan = steps.plan_training(settings, GB, run_id="manual__r", data_month="2026-10")
+    plan = steps.plan_training(
+        settings, GB, run_id="manual__r", data_month="2026-10", dynamodb=None
+    )
     training = {
         "TrainingJobName": "t",
         "ModelArtifacts": {"S3ModelArtifacts": f"s3://{settings.model_bucket}/m/model.tar.gz"},

@@ -784,14 +784,14 @@ def plan_batch(aws, settings):
     )
 
 
-def crown(aws, settings, status="Approved", model_name="winner-model") -> str:
+def crown(aws, settings, status="Approved", model_name="winner-model", profile_uri="") -> str:
     """Register a version, set its approval ``status``, and make it the winner."""
     arn = registered(aws, settings, model_name=model_name).value["model_package_arn"]
     if status != "PendingManualApproval":
         aws.sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus=status)
     aws.winners.record(
         model_key="gb",
-        candidate={"model_name": model_name, "model_package_arn": arn},
+        candidate={"model_name": model_name, "model_package_arn": arn, "profile_uri": profile_uri},
         decision={"promote": True},
         run_id="earlier",
         run_started_at="2026-10-01T00:00:00+00:00",
@@ -815,6 +815,11 @@ def test_batch_refuses_a_winner_that_is_not_approved(aws, settings, status):
     assert message.startswith("batch_inference__gb: the winner of gb in table ")
     assert f"(model winner-model, package {arn}) is {status}" in message
     assert "approve it in the model registry" in message and "run evaluate__gb" in message
+
+
+def test_the_winners_profile_uri_reaches_the_batch_plan(aws, settings):
+    crown(aws, settings, profile_uri="s3://p/profile.json")
+    assert plan_batch(aws, settings)["profile_uri"] == "s3://p/profile.json"
 
 
 def test_batch_transforms_the_month_with_the_winners_model(aws, settings):
