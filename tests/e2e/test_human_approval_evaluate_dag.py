@@ -15,7 +15,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
@@ -27,7 +27,7 @@ from mlops.settings import parse_settings
 from mlops.winners import WinnersRegistry
 
 from local.airflow_cluster import AirflowCluster, ClusterError
-from local.loop import answer_approval, approval_request
+from local.loop import LoopDriver, approval_request
 from local.pipeline import LocalEnvironment, local_training_budget
 from tests.support.local_stack import wait_for
 
@@ -135,20 +135,28 @@ def _run(workdir: Path):
             for pool in load_pools("local"):  # what sync_airflow creates
                 cluster.api.call("POST", "/pools", {"name": pool.name, **pool.settings()})
             runs = {}
+            triggered = datetime.now(UTC)
             for key, arn in packages.items():
                 dag_id, run_id = f"evaluate__{key}", f"manual__approval-{key}"
                 cluster.api.trigger_dag(dag_id, {"model_package_arn": arn}, run_id=run_id)
                 runs[key] = (dag_id, run_id)
             for dag_id, run_id in runs.values():
                 _wait_for_task_state(cluster, dag_id, run_id, "approve", "awaiting_input")
-            # What the person sees, and that nobody answered yet: both wait.
+            # Both wait: what the person sees, and what the waits hold (the tasks of both runs
+            # are all done or waiting on approve: nothing else of them can run meanwhile).
             asked = {key: approval_request(cluster.api, *runs[key]) for key in runs}
-            answer = answer_approval(
-                cluster.client(APPROVER),
-                *runs["fr"],
-                approve=True,
-                comment="report read: confusion matrix as expected",
+            default_pool = cluster.api.call("GET", "/pools/default_pool")
+            # The demo's approver answers fr's (local/loop.py, as make demo does), not gb's.
+            driver = LoopDriver(
+                local,
+                cluster.api,
+                local.countries_files[MONTH],
+                say=lambda _: None,
+                approver=cluster.client(APPROVER),
             )
+            fr = next(model for model in local.models if model.key == "fr")
+            driver.approve(fr, MONTH, triggered)
+            answer = approval_request(cluster.api, *runs["fr"])
             finished = {key: cluster.api.wait_for_run(*runs[key], timeout=WAIT) for key in runs}
             yield {
                 "local": local,
@@ -157,6 +165,8 @@ def _run(workdir: Path):
                 "runs": runs,
                 "asked": asked,
                 "answer": answer,
+                "default_pool": default_pool,
+                "actions": driver.result.actions,
                 "finished": finished,
                 "winners": _winners(local),
                 "sagemaker": local.stack.client("sagemaker"),
@@ -203,6 +213,13 @@ def test_each_run_waited_for_a_person_with_the_recommendation_and_report(approva
             assert reason in request["body"]
 
 
+def test_a_waiting_approval_holds_no_worker_or_pool_slot(approval):
+    # awaiting_input: the task's process has exited (no trigger either, unlike a deferral).
+    pool = approval["default_pool"]
+    assert (pool["running_slots"], pool["queued_slots"], pool["deferred_slots"]) == (0, 0, 0)
+    assert pool["occupied_slots"] == 0
+
+
 def test_the_waiting_requests_were_announced_with_a_link_to_answer_them(approval):
     texts = [m.get("text", "") for m in approval["local"].sink.messages]
     for dag_id, run_id in approval["runs"].values():
@@ -212,7 +229,10 @@ def test_the_waiting_requests_were_announced_with_a_link_to_answer_them(approval
 
 def test_the_approval_by_a_named_user_promotes_and_is_recorded_with_who_and_when(approval):
     answer = approval["answer"]
-    assert answer["responded_by"]["name"] == APPROVER
+    assert answer["responded_by_user"]["name"] == APPROVER
+    assert [a["action"] for a in approval["actions"]] == [
+        f"approved by {APPROVER} ({approval['runs']['fr'][1]})"
+    ]
     result = approval["finished"]["fr"]
     assert result.state == "success", result.task_states()
     assert _xcom(approval, "fr", "compare")["outcome"] == "promoted"
@@ -222,7 +242,7 @@ def test_the_approval_by_a_named_user_promotes_and_is_recorded_with_who_and_when
     recorded = item["decision"]["approval"]
     assert (recorded["mode"], recorded["by"], recorded["answer"]) == ("human", APPROVER, "approved")
     assert _moment(recorded["at"]) == _moment(answer["responded_at"])
-    assert recorded["comment"] == "report read: confusion matrix as expected"
+    assert recorded["comment"] == f"{MONTH}: report read, recommendation followed (make demo)"
     package = _package(approval, "fr")
     assert package["ModelApprovalStatus"] == "Approved"
     assert (
