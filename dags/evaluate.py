@@ -18,8 +18,13 @@ golden set).
 3. **evaluation_request** → **evaluate_models** — processing job `evaluate`: metrics.json (with
    its `golden` section), per_item.jsonl, per_item_golden.jsonl, report.html.
 4. **decide** — the automatic decision (floor, margin, McNemar, recall tolerance on the test set;
-   floor and no significant regression on the golden set); writes nothing.
-5. **compare** — conditional write to the winners table → approve/reject the registry version.
+   floor and no significant regression on the golden set); records nothing.
+   **approve** (only models with `evaluation.approval: human`) — a person approves or rejects a
+   promotion the policy allows, in the UI's Required Actions or through the REST API (Airflow's
+   human-in-the-loop; the task waits in `awaiting_input`, holding no worker slot); no answer
+   within `approval_timeout_seconds` rejects. A challenger the policy refuses is not put to anyone.
+5. **compare** — the approval applied (a person's answer, or the policy's for `auto`), conditional
+   write to the winners table → approve/reject the registry version; who decided is recorded.
 6. **winner_changed** → **publish_winner** — the model's winner asset event, only on change.
 
 A failed evaluation stops before compare: the winner never changes then.
@@ -139,10 +144,15 @@ def build_dag(model: Model) -> DAG:
             challenger: dict[str, Any],
             champion: dict[str, Any] | None,
             decided: dict[str, Any],
+            answer: dict[str, Any] | None = None,
             **context: Any,
         ) -> dict[str, Any]:
+            from datetime import UTC, datetime
+
             from mlops import steps
 
+            # A person's answer (approve's value) or, for an auto model, the policy's own.
+            decided = steps.apply_approval(model, decided, answer, now=datetime.now(UTC))
             outcome = steps.record_decision(
                 aws_client("sagemaker"),
                 aws_resource("dynamodb"),
@@ -219,12 +229,20 @@ def build_dag(model: Model) -> DAG:
             pre_execute=prepare_evaluation_job,
         )
         decided = decide(requests["challenger"], requests["champion"], evaluate_models.output)
+        answer = None
+        if model.evaluation.approval == "human":
+            from mlops.approval import APPROVAL_TASK_ID, PromotionApproval
+
+            answer = PromotionApproval(
+                task_id=APPROVAL_TASK_ID, model=model, decided=decided
+            ).output
         comparison = compare(
             requests["run"],
             requests["run_started_at"],
             requests["challenger"],
             requests["champion"],
             decided,
+            answer,
         )
         chain(has_champion(requests["champion"]), [transform_champion, transform_champion_golden])
         chain(

@@ -28,7 +28,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -242,6 +242,9 @@ class AirflowCluster:
         triggerer_capacity: int = 100,
         parse_interval: int = 5,
         username: str = "admin",
+        # Further users of the simple auth manager, name -> role (viewer, user, op, admin):
+        # a person who approves in the UI or the API under their own name (``client(name)``).
+        users: Mapping[str, str] | None = None,
         # Generous: on a loaded 2-core machine the first parse of every DAG takes minutes.
         start_timeout: float = 900.0,
         stop_timeout: float = 30.0,
@@ -260,7 +263,12 @@ class AirflowCluster:
         self.logs = self.directory / "logs"
         self.password_file = self.directory / "passwords.json"
         self.username = username
-        self.password = secrets.token_urlsafe(16)
+        self.users = {username: "admin", **(users or {})}
+        bad = [name for name in self.users if not re.fullmatch(r"[A-Za-z0-9._-]+", name)]
+        if bad:
+            raise ClusterError(f"user names {bad}: only letters, digits, '.', '_' and '-'")
+        self._passwords = {name: secrets.token_urlsafe(16) for name in self.users}
+        self.password = self._passwords[username]
         self.api = AirflowClient(self.url, username, self.password)
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
@@ -278,6 +286,10 @@ class AirflowCluster:
         self._stack: contextlib.ExitStack | None = None
         self._shown: set[str] = set()
         self._console_lock = threading.Lock()
+
+    def client(self, username: str) -> AirflowClient:
+        """A REST client signed in as one of the cluster's users."""
+        return AirflowClient(self.url, username, self._passwords[username])
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -344,7 +356,7 @@ class AirflowCluster:
     def _environ(self, database_url: str) -> dict[str, str]:
         self.home.mkdir(parents=True, exist_ok=True)
         self.logs.mkdir(parents=True, exist_ok=True)
-        _write_private(self.password_file, json.dumps({self.username: self.password}))
+        _write_private(self.password_file, json.dumps(self._passwords))
         env = dict(self._base_env)
         env.update(
             {
@@ -360,7 +372,9 @@ class AirflowCluster:
                 "AIRFLOW__CORE__AUTH_MANAGER": (
                     "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
                 ),
-                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{self.username}:admin",
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(
+                    f"{name}:{role}" for name, role in self.users.items()
+                ),
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self.password_file),
                 # One secret for all components: the scheduler signs the workers' tokens.
                 "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(64),

@@ -32,6 +32,7 @@ from typing import Any
 
 import boto3
 from mlops.config import DAG_KINDS, Model
+from mlops.steps import approval_reason
 from mlops.winners import WinnersRegistry
 
 from local.airflow_env import REPO_ROOT
@@ -46,6 +47,9 @@ from local.pipeline import (
 )
 
 DEFAULT_COUNTRIES = ("de", "fr", "gb")
+# The person who approves the promotions of models with evaluation.approval human (fr), in the
+# Airflow UI's Required Actions or, here, through the REST API under their own login.
+APPROVER = "camille.martin"
 FIRST_MONTH = "2026-10"
 DEFAULT_ITEMS = 3000
 DEFAULT_BAD_MONTH = "swapped-labels"  # passes every data gate: the golden set must refuse it
@@ -99,6 +103,9 @@ def summarize(
                 "champion_macro_f1": decision.get("champion_score"),
                 "p_value": decision.get("p_value"),
                 "reasons": "; ".join(decision.get("reasons", [])),
+                "approval": approval_reason(decision["approval"])
+                if decision.get("approval")
+                else None,
                 "report": str(report_local) if report_local else None,
             }
         )
@@ -169,6 +176,8 @@ def table_lines(rows: list[dict[str, Any]]) -> list[str]:
                 f"{_fmt(decision['champion_macro_f1'])}, p={_fmt(decision['p_value'])}"
             )
             lines.append(f"                  reasons: {decision['reasons']}")
+            if decision.get("approval"):
+                lines.append(f"                  approval: {decision['approval']}")
             lines.append(f"                  report:  {decision['report']}")
         if "endpoint" in row:
             prediction = row["prediction"]
@@ -287,7 +296,10 @@ def driver_main(args: argparse.Namespace) -> int:
         expected = [model.dag_id(kind) for model in models for kind in DAG_KINDS]
         say("starting Airflow on PostgreSQL: scheduler, triggerer, dag-processor, api-server")
         with AirflowCluster(
-            local.workdir / "airflow" / "cluster", env, expect_dags=expected
+            local.workdir / "airflow" / "cluster",
+            env,
+            expect_dags=expected,
+            users={APPROVER: "user"},
         ) as cluster:
             say(
                 f"Airflow UI {cluster.url} (user {cluster.username}, password in "
@@ -301,6 +313,7 @@ def driver_main(args: argparse.Namespace) -> int:
                 cluster.api,
                 countries_file,
                 say=say,
+                approver=cluster.client(APPROVER),
                 bad_months={key: months[1] for key in bad},
             )
             for index, month in enumerate(months):

@@ -9,9 +9,11 @@ the second month brings the regulation change):
   itself with ``auto_deploy``; else a person triggers it through the API, as GitLab's deploy job
   does through the trigger Lambda) → the unlabeled month lands → batch_inference.
 
-The driver starts nothing else: it uploads, triggers the human deploys, and follows the runs
-through the Airflow REST API. Runs that skipped their first task (an ``s3:TestEvent``, a replayed
-marker) are kept for the timeline and not waited for.
+The driver starts nothing else: it uploads, triggers the human deploys, answers the approval a
+model with ``evaluation.approval: human`` asks for (as its named approver, through the REST API:
+``answer_approval``), and follows the runs through the Airflow REST API. Runs that skipped
+their first task (an ``s3:TestEvent``, a replayed marker) are kept for the timeline and not
+waited for.
 """
 
 from __future__ import annotations
@@ -50,12 +52,15 @@ RESULT_TASKS = {
         "transform_champion_golden",
         "evaluate_models",
         "decide",
+        "approve",
         "compare",
     ),
     "deploy": ("verify_endpoint", "smoke_test"),
     "batch_inference": ("plan_month", "batch_transform", "summarize"),
 }
 TERMINAL = ("success", "failed")
+# evaluate's human-in-the-loop task (evaluation.approval: human; mlops.approval).
+APPROVAL_TASK = "approve"
 
 
 def _now() -> datetime:
@@ -64,6 +69,41 @@ def _now() -> datetime:
 
 def _time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
+
+
+def _hitl_path(dag_id: str, run_id: str, task_id: str) -> str:
+    return (
+        f"/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run_id, safe='')}/taskInstances/"
+        f"{quote(task_id, safe='')}/-1/hitlDetails"
+    )
+
+
+def approval_request(
+    api: AirflowClient, dag_id: str, run_id: str, task_id: str = APPROVAL_TASK
+) -> dict[str, Any]:
+    """The run's approval request as the UI shows it: subject, body (the recommendation),
+    options, and the answer once there is one (``responded_by_user``, ``responded_at``)."""
+    return dict(api.call("GET", _hitl_path(dag_id, run_id, task_id)))
+
+
+def answer_approval(
+    api: AirflowClient,
+    dag_id: str,
+    run_id: str,
+    *,
+    approve: bool,
+    comment: str = "",
+    task_id: str = APPROVAL_TASK,
+) -> dict[str, Any]:
+    """Answer a pending approval as the user ``api`` is signed in as, what Approve/Reject in the
+    UI's Required Actions does: ``PATCH .../taskInstances/<task>/-1/hitlDetails``. Airflow
+    records the signed-in user as the responder (409 if it was answered already). Returns
+    Airflow's record: ``responded_by``, ``responded_at``, ``chosen_options``, ``params_input``."""
+    body = {
+        "chosen_options": ["Approve" if approve else "Reject"],
+        "params_input": {"comment": comment},
+    }
+    return dict(api.call("PATCH", _hitl_path(dag_id, run_id, task_id), body))
 
 
 @dataclass
@@ -131,6 +171,7 @@ class LoopDriver:
         run_timeout: float = 1800.0,
         poll: float = 3.0,
         bad_months: dict[str, str] | None = None,
+        approver: AirflowClient | None = None,
     ):
         """``bad_months``: model key → the month whose labeled data is known to be bad (the
         demo's ``--bad-month``): its refusal (a failed data gate, or an evaluation that keeps the
@@ -139,6 +180,9 @@ class LoopDriver:
         self.local = local
         self.bad_months = dict(bad_months or {})
         self.api = api
+        # Who answers the approvals of human-approved models (their own login); None: nobody,
+        # such a model's evaluation then waits until its timeout rejects.
+        self.approver = approver
         self.countries_file = countries_file
         self.say = say
         self.run_timeout = run_timeout
@@ -197,6 +241,60 @@ class LoopDriver:
                     f"{self.run_timeout:.0f} s (runs: {states})"
                 )
             time.sleep(self.poll)
+
+    def wait_approval(self, model: Model, after: datetime) -> str | None:
+        """The run id of ``model``'s first evaluate run queued after ``after`` (its first task
+        not skipped) once its approve task waits for a person (``awaiting_input``); None when
+        that run finished without asking (the policy refused the challenger, or it failed)."""
+        dag_id = model.dag_id("evaluate")
+        deadline = time.monotonic() + self.run_timeout
+        while True:
+            runs = sorted(
+                (r for r in self.api.runs(dag_id) if (_time(r.get("queued_at")) or after) >= after),
+                key=lambda r: r.get("queued_at") or "",
+            )
+            for run in runs:
+                tasks = {
+                    ti["task_id"]: ti["state"]
+                    for ti in self.api.task_instances(dag_id, run["dag_run_id"])
+                }
+                if tasks.get(FIRST_TASK["evaluate"]) == "skipped":
+                    continue
+                if tasks.get(APPROVAL_TASK) == "awaiting_input":
+                    return str(run["dag_run_id"])
+                if run["state"] in TERMINAL:
+                    return None
+                break  # this run is still on its way to the approval
+            if time.monotonic() > deadline:
+                raise ClusterError(
+                    f"{dag_id}: no run queued after {after.isoformat()} asked for approval within "
+                    f"{self.run_timeout:.0f} s"
+                )
+            time.sleep(self.poll)
+
+    def approve(self, model: Model, month: str, after: datetime) -> None:
+        """What the model's approver does: read the recommendation, approve it (API)."""
+        if self.approver is None:
+            return
+        run_id = self.wait_approval(model, after)
+        if run_id is None:
+            return  # nothing to approve: the run is over
+        dag_id = model.dag_id("evaluate")
+        request = approval_request(self.approver, dag_id, run_id)
+        recommendation = (request.get("body") or "").splitlines()[0].strip("* ")
+        answer = answer_approval(
+            self.approver,
+            dag_id,
+            run_id,
+            approve=True,
+            comment=f"{month}: report read, recommendation followed (make demo)",
+        )
+        who, at = answer["responded_by"]["name"], answer["responded_at"]
+        with self._lock:
+            self.result.actions.append(
+                {"at": _now(), "model": model.key, "action": f"approved by {who} ({run_id})"}
+            )
+        self.say(f"[{model.key}] {month} {dag_id}: approved by {who} at {at} ({recommendation})")
 
     # -- what upstream systems and people do ----------------------------------------------------
 
@@ -268,6 +366,8 @@ class LoopDriver:
             return
         # The asset event is emitted before the run ends: what it starts is queued after the start.
         started = _time(train["run"].get("start_date")) or landed_at
+        if model.evaluation.approval == "human":
+            self.approve(model, month, started)
         evaluate = self._record(model, month, "evaluate", self.wait_run(model, "evaluate", started))
         if evaluate["state"] != "success":
             return

@@ -156,6 +156,12 @@ class Evaluation(_Strict):
     significance_level: float = Field(default=0.05, gt=0, lt=1)
     transform_instance_type: InstanceType = "ml.m5.xlarge"
     max_runtime_seconds: int = Field(default=3600, ge=60, le=48 * 3600)
+    # Who confirms a promotion the policy allows: ``auto`` promotes on the policy's decision;
+    # ``human`` waits (evaluate's ``approve`` task, Airflow's human-in-the-loop) for a person to
+    # approve or reject it, up to ``approval_timeout_seconds``; no answer by then rejects. A person
+    # can only confirm or refuse a promotion: a challenger the policy refuses is never asked about.
+    approval: Literal["auto", "human"] = "auto"
+    approval_timeout_seconds: int = Field(default=3 * 24 * 3600, ge=60, le=30 * 24 * 3600)
 
 
 class Gates(_Strict):

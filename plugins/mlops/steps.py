@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from mlops import batch_drift, evaluation_report
 from mlops import sagemaker_requests as requests
@@ -732,13 +733,170 @@ def evaluation_properties(decided: XCom) -> dict[str, str]:
 
 
 def approval_reason(approval: XCom) -> str:
-    """One line for a recorded approval: who (or what) decided, when, and their comment."""
-    line = f"{approval.get('mode', 'human')} approval by {approval.get('by', '?')}"
+    """One line for a recorded approval: who (or what) decided, when, and their comment.
+
+    ``human approval: rejected by alice at <ISO>: <comment>`` when the approval carries the
+    ``answer`` (``apply_human_decision``), else ``auto approval by policy at <ISO>``.
+    """
+    mode, by = approval.get("mode", "human"), approval.get("by", "?")
+    if approval.get("answer"):
+        line = f"{mode} approval: {approval['answer']} by {by}"
+    else:
+        line = f"{mode} approval by {by}"
     if approval.get("at"):
         line += f" at {approval['at']}"
     if approval.get("comment"):
         line += f": {approval['comment']}"
     return line
+
+
+# ---------------------------------------------------------------- approval (evaluation.approval)
+# The options of the ``approve`` task (evaluation.approval: human). ``Reject`` is also its default:
+# what Airflow records when nobody answers within approval_timeout_seconds.
+APPROVE = "Approve"
+REJECT = "Reject"
+APPROVAL_OPTIONS = (APPROVE, REJECT)
+COMMENT_MAX = 500
+
+
+def _iso(moment: Any) -> str:
+    return moment.isoformat() if isinstance(moment, datetime) else str(moment)
+
+
+def _duration(seconds: int) -> str:
+    days, rest = divmod(int(seconds), 24 * 3600)
+    hours, rest = divmod(rest, 3600)
+    parts = [f"{days} d" if days else "", f"{hours} h" if hours else ""]
+    parts.append(f"{rest // 60} min" if rest // 60 else "")
+    shown = " ".join(part for part in parts if part) or f"{seconds} s"
+    return f"{shown} ({seconds} s)"
+
+
+def s3_console_link(uri: str, region: str) -> str:
+    """The AWS console page of the S3 object at ``uri`` (a browser cannot open ``s3://``)."""
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return (
+        f"https://s3.console.aws.amazon.com/s3/object/{bucket}"
+        f"?region={region}&prefix={quote(key, safe='/')}"
+    )
+
+
+def approval_request(model: Model, decided: XCom, *, region: str) -> tuple[str, str]:
+    """(subject, Markdown body) of the request a person answers: the policy's decision as the
+    recommendation, with its scores, p-value and reasons, and the report."""
+    decision, candidate = decided["decision"], decided["candidate"]
+    promote = bool(decision["promote"])
+    month = candidate.get("data_month", "?")
+    subject = f"{model.label}: promote the challenger trained on {month}?"
+    metric = model.evaluation.primary_metric
+    champion = decision.get("champion_score")
+    p_value = decision.get("p_value")
+    lines = [
+        f"**Recommendation of the comparison policy: {'promote' if promote else 'keep'}** "
+        f"({'the challenger replaces the champion' if promote else 'the champion stays'}).",
+        "",
+        f"- challenger: `{candidate.get('model_package_arn', '?')}` (data {month})",
+        f"- {metric}: challenger {float(decision['challenger_score']):.4f}, champion "
+        + (f"{float(champion):.4f}" if champion is not None else "none (first model)"),
+        "- McNemar one-sided p-value: "
+        + (f"{float(p_value):.4g}" if p_value is not None else "n/a (no champion)"),
+        "",
+        "Reasons:",
+        *[f"- {reason}" for reason in decision.get("reasons", [])],
+        "",
+        f"Report: `{decided['report_uri']}` "
+        f"([open in the S3 console]({s3_console_link(decided['report_uri'], region)}))",
+        "",
+        f"**{APPROVE}** promotes the challenger"
+        + (
+            " (its endpoint then updates by itself: auto_deploy)."
+            if model.endpoint.auto_deploy
+            else f" (deploy it then with {model.dag_id('deploy')})."
+        ),
+        f"**{REJECT}** keeps the champion and rejects the challenger's model package.",
+        f"No answer within {_duration(model.evaluation.approval_timeout_seconds)} rejects it. "
+        "The comment is recorded with the decision.",
+    ]
+    return subject, "\n".join(lines)
+
+
+def apply_human_decision(
+    decided: XCom, answer: XCom | None, *, now: datetime, timeout_seconds: int
+) -> dict[str, Any]:
+    """``decided`` with a person's answer (the ``approve`` task's value) applied; pure.
+
+    ``decided["decision"]["promote"]`` becomes the policy's decision *and* the person's: approving
+    only confirms a promotion the policy allows (it never promotes a challenger the policy
+    refused), rejecting keeps the champion; no answer within the timeout (Airflow then records the
+    default, Reject, with no responder) rejects. ``decision["policy_promote"]`` keeps the policy's
+    own decision; ``approval`` = ``{"mode": "human", "by", "at", "comment", "answer"}``
+    (``timed_out`` on a timeout). An ``answer`` of ``{"asked": False}`` (the policy refused: nobody
+    was asked) records ``{"mode": "auto", "by": "policy"}``. No answer at all is an error: a model
+    that asks for a person is never promoted without one.
+    """
+    decision = dict(decided["decision"])
+    policy_promote = bool(decision["promote"])
+    if answer is None:
+        raise ValueError(
+            "no answer from the approve task: a model with evaluation.approval human is never "
+            "recorded without a person's answer (was the task removed from the DAG?)"
+        )
+    approval: dict[str, Any]
+    if answer.get("asked") is False:
+        if policy_promote:
+            raise ValueError("the approve task asked nobody, yet the policy recommends promotion")
+        approval = {
+            "mode": "auto",
+            "by": "policy",
+            "at": _iso(now),
+            "comment": "the policy refused the challenger: nobody was asked",
+        }
+        return {**decided, "decision": decision, "approval": approval}
+    chosen = list(answer.get("chosen_options") or [])
+    if len(chosen) != 1 or chosen[0] not in APPROVAL_OPTIONS:
+        raise ValueError(f"the approve task's answer {chosen} is not one of {APPROVAL_OPTIONS}")
+    user = answer.get("responded_by_user")
+    at = _iso(answer.get("responded_at") or now)
+    comment = str((answer.get("params_input") or {}).get("comment") or "").strip()[:COMMENT_MAX]
+    if not user:  # Airflow's timeout: the default option, answered by nobody
+        approval = {
+            "mode": "human",
+            "by": "timeout",
+            "at": at,
+            "comment": f"no answer within {_duration(timeout_seconds)}",
+            "answer": "rejected",
+            "timed_out": True,
+        }
+        promote = False
+    else:
+        approved = chosen[0] == APPROVE
+        promote = policy_promote and approved
+        if approved and not policy_promote:
+            verdict = "approved, but the policy refused the challenger: not promoted"
+        else:
+            verdict = "approved" if approved else "rejected"
+        approval = {
+            "mode": "human",
+            "by": str(user.get("name") or user.get("id") or "?"),
+            "at": at,
+            "comment": comment,
+            "answer": verdict,
+        }
+    decision |= {"promote": promote, "policy_promote": policy_promote}
+    return {**decided, "decision": decision, "approval": approval}
+
+
+def apply_approval(
+    model: Model, decided: XCom, answer: XCom | None, *, now: datetime
+) -> dict[str, Any]:
+    """``decided`` with its approval: a person's answer whenever there is one (even if the
+    countries file changed to ``auto`` since the run asked), else the policy's own
+    (``{"mode": "auto", "by": "policy"}``) for an ``auto`` model."""
+    if answer is not None or model.evaluation.approval == "human":
+        return apply_human_decision(
+            decided, answer, now=now, timeout_seconds=model.evaluation.approval_timeout_seconds
+        )
+    return {**decided, "approval": {"mode": "auto", "by": "policy", "at": _iso(now)}}
 
 
 def compare(

@@ -106,11 +106,50 @@ def test_dag_has_owner_tags_retries_docs_and_one_run_at_a_time(dagbag, dag_id):
     assert dag.default_args["on_failure_callback"]
 
 
+# A model with evaluation.approval human: a person's answer between decide and compare.
+HUMAN_APPROVAL_GRAPH = GRAPHS["evaluate"] | {
+    "approve": {"decide"},
+    "compare": {"build_requests", "decide", "approve"},
+}
+
+
+def expected_graph(kind: str, model) -> dict[str, set[str]]:
+    if kind == "evaluate" and model.evaluation.approval == "human":
+        return HUMAN_APPROVAL_GRAPH
+    return GRAPHS[kind]
+
+
+def test_fr_asks_a_person_and_gb_does_not():
+    # The demo's human-approved country; tests/e2e/test_loop.py drives gb without a person.
+    assert MODELS["fr"].evaluation.approval == "human"
+    assert MODELS["gb"].evaluation.approval == "auto"
+
+
 @pytest.mark.parametrize("dag_id", DAG_IDS)
 def test_task_graph_matches_the_design(dagbag, dag_id):
     dag = dagbag.dags[dag_id]
     graph = {task.task_id: set(task.upstream_task_ids) for task in dag.tasks}
-    assert graph == GRAPHS[DAGS[dag_id][0]]
+    assert graph == expected_graph(*DAGS[dag_id])
+
+
+@pytest.mark.parametrize(
+    "key", sorted(k for k, m in MODELS.items() if m.evaluation.approval == "human")
+)
+def test_the_approve_task_asks_a_person_rejects_on_timeout_and_needs_no_pool(dagbag, key):
+    from airflow.providers.standard.operators.hitl import HITLOperator
+
+    model = MODELS[key]
+    approve = dagbag.dags[model.dag_id("evaluate")].get_task("approve")
+    assert isinstance(approve, HITLOperator)
+    assert approve.options == ["Approve", "Reject"] and approve.multiple is False
+    assert approve.defaults == ["Reject"]  # what the timeout sweep answers
+    assert approve.response_timeout.total_seconds() == model.evaluation.approval_timeout_seconds
+    assert approve.execution_timeout is None  # would fail the task before it parks
+    # It parks in awaiting_input (no worker slot, no pool slot): no SageMaker pool either.
+    assert (approve.pool, approve.pool_slots) == ("default_pool", 1)
+    assert approve.trigger_rule == "all_success"
+    # The form holds the comment only, not the DAG's run params.
+    assert set(approve.serialized_params) == {"comment"}
 
 
 @pytest.mark.parametrize("dag_id", DAG_IDS)
@@ -231,6 +270,8 @@ def test_a_failed_evaluation_never_reaches_the_winner_write(dagbag, key):
     # compare (the only writer of the winners table) needs every upstream to succeed;
     # only the step after the optional champion transform tolerates its skip.
     assert dag.get_task("compare").trigger_rule == "all_success"
+    if "approve" in dag.task_ids:  # a person's answer is needed: no answer, no write
+        assert "approve" in dag.get_task("compare").upstream_task_ids
     assert dag.get_task("decide").trigger_rule == "all_success"
     assert dag.get_task("evaluate_models").trigger_rule == "all_success"
     assert dag.get_task("evaluation_request").trigger_rule == "none_failed"
