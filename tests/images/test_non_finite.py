@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import shutil
 import socket
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,7 +21,13 @@ from ml_common.contract import ContractError
 from ml_common.model import LINEAR_WEIGHTS, NEURAL_WEIGHTS, load_model, save_model
 from ml_common.records import NUMERIC_RANGES, field_error
 
-from tests.support.images import (
+# The training image's package, for the tests that call its functions in-process (its entrypoint
+# runs with its own PYTHONPATH; only ml_common is installed in the test environment).
+_TRAINING_SRC = str(Path(__file__).parents[2] / "docker" / "training" / "src")
+if _TRAINING_SRC not in sys.path:
+    sys.path.insert(0, _TRAINING_SRC)
+
+from tests.support.images import (  # noqa: E402 - after the image's source path
     Server,
     hyperparameters,
     prepare_env,

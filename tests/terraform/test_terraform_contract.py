@@ -217,11 +217,9 @@ def test_default_patterns_and_conf_limit_match_the_lambda_handler():
     handler_file = REPO / "include" / "trigger_lambda" / "handler.py"
     if not handler_file.is_file():
         pytest.skip("include/trigger_lambda/handler.py is not there yet")
-    spec = importlib.util.spec_from_file_location(
-        "trigger_lambda_handler_for_terraform", handler_file
-    )
-    handler = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(handler)
+    from tests.support.trigger import load_handler_module
+
+    handler = load_handler_module()
     assert variable_default(
         "trigger_lambda", "allowed_dag_patterns"
     ) == handler.DEFAULT_ALLOWED_DAG_PATTERNS.split(",")

@@ -208,9 +208,10 @@ def aws(monkeypatch, settings):
     with mock_aws():
         sagemaker = boto3.client("sagemaker", region_name=REGION)
         dynamodb = boto3.resource("dynamodb", region_name=REGION)
-        dynamodb.create_table(
-            TableName=settings.winners_table, **table_key_schema(), BillingMode="PAY_PER_REQUEST"
-        )
+        for name in (settings.winners_table, settings.winners_history_table):
+            dynamodb.create_table(
+                TableName=name, **table_key_schema(), BillingMode="PAY_PER_REQUEST"
+            )
         yield sagemaker, dynamodb
 
 
