@@ -3,7 +3,6 @@ reads (docs/interfaces.md), the DAG ids the trigger Lambda may start, the ECR an
 
 from __future__ import annotations
 
-import importlib.util
 import re
 
 import pytest
