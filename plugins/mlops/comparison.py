@@ -26,6 +26,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+# A golden-set class counts for the per-class recall check only with this many items: on fewer,
+# one miss moves recall too far to mean anything.
+GOLDEN_MIN_SUPPORT = 10
+
 
 @dataclass(frozen=True)
 class Policy:
@@ -34,6 +38,7 @@ class Policy:
     margin: float = 0.005
     max_recall_drop: float = 0.05
     significance_level: float = 0.05
+    golden_min_class_recall: float = 0.5
 
     @classmethod
     def from_evaluation(cls, evaluation: Any) -> Policy:
@@ -44,6 +49,7 @@ class Policy:
             margin=evaluation.margin,
             max_recall_drop=evaluation.max_recall_drop,
             significance_level=evaluation.significance_level,
+            golden_min_class_recall=evaluation.golden_min_class_recall,
         )
 
 
@@ -143,6 +149,26 @@ def _golden_check(
         f"golden set: {metric} {score:.4f} {'≥' if floor_ok else '<'} absolute floor "
         f"{policy.absolute_floor:.4f}"
     ]
+    # Every class the golden set holds enough of must be recognised: a month whose labels of two
+    # classes were swapped can pass the floor on the golden set (the other classes carry the
+    # mean) while those two classes score a recall near zero.
+    weak = {
+        label: recall
+        for label, recall in sorted(_recalls(challenger).items())
+        if recall < policy.golden_min_class_recall
+        and (challenger.get("per_class") or {})[label].get("support", 0) >= GOLDEN_MIN_SUPPORT
+    }
+    if weak:
+        floor_ok = False
+        listed = ", ".join(f"{label} {recall:.3f}" for label, recall in weak.items())
+        reasons.append(
+            f"golden set: class recall below {policy.golden_min_class_recall:.3f}: {listed}"
+        )
+    else:
+        reasons.append(
+            f"golden set: every class with ≥{GOLDEN_MIN_SUPPORT} items has recall ≥ "
+            f"{policy.golden_min_class_recall:.3f}"
+        )
     if not with_champion:
         return _GoldenCheck(floor_ok, tuple(reasons), score, None, None, {})
     champion = golden.get("champion")

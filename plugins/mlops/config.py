@@ -154,6 +154,9 @@ class Evaluation(_Strict):
     margin: float = Field(default=0.005, ge=0, le=1)
     max_recall_drop: float = Field(default=0.05, ge=0, le=1)
     significance_level: float = Field(default=0.05, gt=0, lt=1)
+    # Each class of the golden set (with ≥ comparison.GOLDEN_MIN_SUPPORT items) must reach this
+    # recall, on a first run too: two swapped classes fail it even when the mean passes the floor.
+    golden_min_class_recall: float = Field(default=0.5, ge=0, le=1)
     transform_instance_type: InstanceType = "ml.m5.xlarge"
     max_runtime_seconds: int = Field(default=3600, ge=60, le=48 * 3600)
     # Who confirms a promotion the policy allows: ``auto`` promotes on the policy's decision;

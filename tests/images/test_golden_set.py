@@ -276,6 +276,21 @@ def test_a_swapped_month_is_refused_against_a_good_champion_because_of_the_golde
         assert golden["champion"]["per_class"][code]["recall"] > 0.9
 
 
+def test_a_swapped_month_on_a_first_run_is_refused_by_the_golden_class_recall(swapped_month):
+    """No champion: the month's own (swapped) test set passes the floor, and so does the golden
+    set's mean — the other classes carry it; the two swapped classes' recall there refuses it."""
+    metrics, per_item, _ = swapped_month
+    golden = {**metrics["golden"], "champion": None}
+    decision = decide(
+        metrics["challenger"], None, per_item, DE_POLICY, golden=golden, golden_per_item=[]
+    )
+    assert golden["challenger"]["macro_f1"] >= DE_POLICY.absolute_floor
+    assert f"golden set: macro_f1 {golden['challenger']['macro_f1']:.4f} ≥" in decision.reasons[2]
+    assert not decision.promote, decision.reasons
+    [weak] = [r for r in decision.reasons if r.startswith("golden set: class recall below")]
+    assert all(code in weak for code in SWAPPED), weak
+
+
 @pytest.fixture(scope="module")
 def single_class_month(workspace, month_1):
     """A month holding one class only, trained (neural), on a first run: no champion."""

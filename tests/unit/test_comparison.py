@@ -226,7 +226,8 @@ def test_the_golden_floor_holds_with_a_champion_too():
 def test_reasons_show_the_test_set_first_then_the_golden_set():
     decision = decide(metrics(0.85), metrics(0.80), items(30, 5), POLICY, **FINE)
     golden_at = [i for i, r in enumerate(decision.reasons) if r.startswith("golden set: ")]
-    assert golden_at == [len(decision.reasons) - 2, len(decision.reasons) - 1]
+    n = len(decision.reasons)
+    assert golden_at == [n - 3, n - 2, n - 1]  # floor, class recall, regression
     assert any("McNemar" in r for r in decision.reasons[: golden_at[0]])
 
 
@@ -250,3 +251,28 @@ def test_never_promotes_over_a_significant_golden_regression(
     decision = decide(metrics(0.99), metrics(0.5), items(wins, losses), policy, **regressed)
     if mcnemar_one_sided(golden_losses, golden_wins) < policy.significance_level:
         assert not decision.promote
+
+
+def test_a_golden_class_the_challenger_does_not_recognise_refuses_it_even_above_the_floor():
+    # A first run: the mean passes the floor on both sets, but two classes (swapped labels) score
+    # a recall near zero on the golden set.
+    swapped = {"A": 0.95, "B": 0.02, "C": 0.03, "D": 0.97}
+    arguments = {"golden": {"challenger": metrics(0.7, swapped), "champion": None}}
+    decision = decide(metrics(0.9), None, [], POLICY, **arguments, golden_per_item=[])
+    assert not decision.promote, decision.reasons
+    assert "golden set: macro_f1 0.7000 ≥ absolute floor 0.6000" in decision.reasons
+    assert "golden set: class recall below 0.500: B 0.020, C 0.030" in decision.reasons
+
+
+def test_the_golden_class_recall_ignores_classes_with_too_few_items():
+    few = metrics(0.9, {"A": 0.95, "B": 0.0})
+    few["per_class"]["B"]["support"] = 3
+    decision = decide(
+        metrics(0.9),
+        None,
+        [],
+        POLICY,
+        golden={"challenger": few, "champion": None},
+        golden_per_item=[],
+    )
+    assert decision.promote, decision.reasons
