@@ -3,9 +3,9 @@ triggerer, dag processor, API server, LocalExecutor, PostgreSQL), and a timeout 
 
 Two models with ``evaluation.approval: human``: ``fr`` as the repository's countries file sets it
 (3 days to answer) and ``gb``, set to human with a 60-second timeout in this test's countries
-file. One real model (prepare and training jobs of gb's month on the local stack, the train
-steps' own requests) is registered as each model's challenger: what is tested is the approval,
-not the model. Only the evaluate DAG is parsed. Both evaluate runs go through their transforms,
+file. Each model's month is prepared and trained on the local stack (the train steps' own
+requests) and registered as its challenger, so that each is scored on its own golden set. Only
+the evaluate DAG is parsed. Both evaluate runs go through their transforms,
 the evaluate job and decide, then wait in ``approve``: fr's is answered through the REST API by
 ``camille.martin`` (a user of her own, role ``user``), gb's is left to time out.
 """
@@ -53,38 +53,45 @@ def _completed(describe, status_key: str) -> dict:
 
 
 def _challengers(local) -> dict[str, str]:
-    """One prepare and one training job (gb's month), registered as fr's and gb's challenger:
-    model key -> model package ARN."""
+    """Each model's own month prepared, trained and registered as its challenger (each is scored
+    on its own golden set, in its own codes): model key -> model package ARN."""
     settings = parse_settings(local.settings)
     countries = local.countries_files[MONTH]
-    gb, fr = get_model("gb", countries), get_model("fr", countries)
     sagemaker = local.stack.client("sagemaker")
-    plan = steps.plan_training(settings, gb, run_id="manual__approval-test", data_month=MONTH)
-    sagemaker.create_processing_job(**plan["prepare_request"])
-    job = plan["prepare_request"]["ProcessingJobName"]
-    prepared = {
-        "Processing": _completed(
-            lambda: sagemaker.describe_processing_job(ProcessingJobName=job),
-            "ProcessingJobStatus",
+    packages = {}
+    for key in ("fr", "gb"):
+        model = get_model(key, countries)
+        plan = steps.plan_training(
+            settings,
+            model,
+            run_id=f"manual__approval-test-{key}",
+            data_month=MONTH,
+            dynamodb=_dynamodb(local),  # no winner yet: no drift reference
         )
-    }
-    tuned = {"Tuning": {"BestTrainingJob": {"TunedHyperParameters": {}}}}
-    request = steps.training_request_after_tuning(settings, gb, plan["run"], prepared, tuned)
-    sagemaker.create_training_job(**request)
-    name = request["TrainingJobName"]
-    trained = {
-        "Training": _completed(
-            lambda: sagemaker.describe_training_job(TrainingJobName=name), "TrainingJobStatus"
-        )
-    }
-    created = steps.model_request_after_training(settings, gb, plan["run"], trained)
-    sagemaker.create_model(**created)
-    return {
-        model.key: steps.register_challenger(
+        sagemaker.create_processing_job(**plan["prepare_request"])
+        job = plan["prepare_request"]["ProcessingJobName"]
+        prepared = {
+            "Processing": _completed(
+                lambda job=job: sagemaker.describe_processing_job(ProcessingJobName=job),
+                "ProcessingJobStatus",
+            )
+        }
+        tuned = {"Tuning": {"BestTrainingJob": {"TunedHyperParameters": {}}}}
+        request = steps.training_request_after_tuning(settings, model, plan["run"], prepared, tuned)
+        sagemaker.create_training_job(**request)
+        name = request["TrainingJobName"]
+        trained = {
+            "Training": _completed(
+                lambda name=name: sagemaker.describe_training_job(TrainingJobName=name),
+                "TrainingJobStatus",
+            )
+        }
+        created = steps.model_request_after_training(settings, model, plan["run"], trained)
+        sagemaker.create_model(**created)
+        packages[key] = steps.register_challenger(
             sagemaker, settings, model, plan["run"], prepared, trained, {"Model": created}
         ).value["model_package_arn"]
-        for model in (fr, gb)
-    }
+    return packages
 
 
 def _task_state(cluster, dag_id: str, run_id: str, task_id: str) -> str | None:
@@ -173,15 +180,22 @@ def _run(workdir: Path):
             }
 
 
-def _winners(local) -> WinnersRegistry:
-    dynamodb = boto3.resource(
+def _dynamodb(local):
+    return boto3.resource(
         "dynamodb",
         endpoint_url=local.stack.endpoint_url,
         region_name=local.stack.region,
         aws_access_key_id="testing",
         aws_secret_access_key="testing",  # noqa: S106 - the local stack's placeholder
     )
-    return WinnersRegistry(dynamodb.Table(local.settings["winners_table"]))
+
+
+def _winners(local) -> WinnersRegistry:
+    dynamodb = _dynamodb(local)
+    return WinnersRegistry(
+        dynamodb.Table(local.settings["winners_table"]),
+        dynamodb.Table(local.settings["winners_history_table"]),
+    )
 
 
 def _xcom(approval, key: str, task_id: str):
