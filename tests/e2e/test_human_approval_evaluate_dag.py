@@ -41,8 +41,12 @@ WAIT = 1200.0  # generous: every component, the stack's jobs and pytest share tw
 
 def _overrides(entry: dict) -> dict:
     budget = local_training_budget(entry)
+    # What is tested is the approval, not the model: the policy must allow each small test model
+    # (a floor it might miss on a given run would skip the question and fail the test by chance).
+    lenient = {"absolute_floor": 0.0, "golden_min_class_recall": 0.0}
+    budget["evaluation"] = {**entry.get("evaluation", {}), **lenient}
     if entry.get("code") == "gb":
-        budget["evaluation"] = {"approval": "human", "approval_timeout_seconds": TIMEOUT_SECONDS}
+        budget["evaluation"] |= {"approval": "human", "approval_timeout_seconds": TIMEOUT_SECONDS}
     return budget
 
 
