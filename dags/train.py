@@ -87,6 +87,7 @@ def build_dag(model: Model) -> DAG:
                 fallback=data_month("", context),
             )
             if not param:  # nobody asked for this month: a duplicate event or cron run skips
+                chosen = steps.fallback_landed(aws_client("s3"), settings, model, chosen, "labeled")
                 chosen = steps.training_month(aws_client("sagemaker"), settings, model, chosen)
             return steps.plan_training(
                 settings,

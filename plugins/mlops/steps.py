@@ -22,7 +22,7 @@ from mlops import sagemaker_requests as requests
 from mlops.comparison import Policy, decide
 from mlops.config import Model
 from mlops.deployment import check_serves_new_config, smoke_prediction
-from mlops.events import landing_from_events
+from mlops.events import landing_from_events, marker_key
 from mlops.model_registry import (
     APPROVED,
     PENDING,
@@ -82,12 +82,14 @@ class RunMonth:
     """The month a train or batch run works on, or why it does nothing (``month`` None).
 
     ``ignored``: what the triggering events held that is not one of the model's markers (logged
-    as a warning, never silently dropped).
+    as a warning, never silently dropped). ``fallback``: the month was not asked for nor
+    announced (a cron fallback run, or one started without ``data_month`` nor events).
     """
 
     month: str | None
     reason: str
     ignored: tuple[str, ...] = ()
+    fallback: bool = False
 
 
 def run_month(
@@ -104,7 +106,9 @@ def run_month(
     if param:
         return RunMonth(param, f"data_month param {param}")
     if not extras:
-        return RunMonth(fallback, f"no param and no landing event: the previous month {fallback}")
+        return RunMonth(
+            fallback, f"no param and no landing event: the previous month {fallback}", fallback=True
+        )
     landing = landing_from_events(model, data_kind, bucket, extras)
     if landing.month is None:
         return RunMonth(
@@ -136,9 +140,35 @@ def training_month(sagemaker: Any, settings: Settings, model: Model, chosen: Run
     return chosen
 
 
+def fallback_landed(
+    s3: Any, settings: Settings, model: Model, chosen: RunMonth, data_kind: str
+) -> RunMonth:
+    """``chosen``, unless it is a fallback run's month whose ``data_kind`` marker has not landed.
+
+    A fallback run (cron) catches a month whose marker event was lost. It never starts on a
+    month still landing (half-uploaded data), and never waits for one: a model's DAG runs one
+    at a time, and a fallback run waiting for this month's input (up to a day) would hold back
+    the event-started run of a late earlier month. The marker's own event starts the run.
+    """
+    if chosen.month is None or not chosen.fallback:
+        return chosen
+    marker = marker_key(model, chosen.month, data_kind)
+    if _object_exists(s3, f"s3://{settings.data_bucket}/{marker}"):
+        return chosen
+    return RunMonth(
+        None,
+        f"{chosen.reason}: its {data_kind} marker s3://{settings.data_bucket}/{marker} has not "
+        "landed; its event starts the run (set data_month to run it anyway)",
+        chosen.ignored,
+        fallback=True,
+    )
+
+
 def batch_month(s3: Any, settings: Settings, model: Model, chosen: RunMonth) -> RunMonth:
-    """``chosen``, unless the month's predictions are written already. For runs nobody asked
-    for (an event, the cron fallback)."""
+    """``chosen``, unless the month's predictions are written already or, for a fallback run,
+    its unlabeled marker has not landed (``fallback_landed``). For runs nobody asked for (an
+    event, the cron fallback)."""
+    chosen = fallback_landed(s3, settings, model, chosen, "unlabeled")
     if chosen.month is None:
         return chosen
     prefix = f"{model.prefix}/{chosen.month}/predictions/"

@@ -124,3 +124,36 @@ def test_a_month_whose_predictions_exist_is_not_scored_again(stack, landing):
     )
     scored = steps.batch_month(s3, settings, model, chosen)
     assert scored.month is None and "scored already" in scored.reason
+
+
+def test_a_fallback_run_skips_a_month_whose_marker_has_not_landed(stack, landing):
+    # The cron fallback of the 2nd of the month chooses the previous month: if it waited for
+    # that month's input, the one-at-a-time batch DAG would hold back the event-started run of
+    # a late earlier month behind it for up to a day.
+    settings = parse_settings(landing[0])
+    s3 = stack.client("s3")
+    model = MODELS[2]
+    fallback = steps.run_month(
+        model, "unlabeled", settings.data_bucket, param="", extras=[], fallback="2026-08"
+    )
+    assert fallback.fallback and fallback.month == "2026-08"
+    s3.put_object(
+        Bucket=settings.data_bucket, Key="gb/2026-08/unlabeled/part-0.jsonl", Body=b"{}\n"
+    )
+    waiting = steps.batch_month(s3, settings, model, fallback)
+    assert waiting.month is None, waiting
+    assert "gb/2026-08/unlabeled/_SUCCESS has not landed" in waiting.reason
+    # An announced month (its marker's event) is never held to this: the event is the marker.
+    announced = steps.RunMonth("2026-08", "unlabeled marker of 2026-08")
+    assert steps.batch_month(s3, settings, model, announced).month == "2026-08"
+    # Once the marker is there (its event was lost), the fallback scores the month.
+    s3.put_object(
+        Bucket=settings.data_bucket, Key=events.marker_key(model, "2026-08", "unlabeled"), Body=b""
+    )
+    assert steps.batch_month(s3, settings, model, fallback).month == "2026-08"
+    # Training's fallback (a cron, off by default) follows the same rule for labeled months.
+    labeled = steps.run_month(
+        model, "labeled", settings.data_bucket, param="", extras=[], fallback="2026-08"
+    )
+    held = steps.fallback_landed(s3, settings, model, labeled, "labeled")
+    assert held.month is None and "gb/2026-08/labeled/_SUCCESS has not landed" in held.reason
