@@ -26,7 +26,9 @@ from local.airflow_cluster import AirflowCluster
 from local.loop import LoopDriver, onboard, timeline
 from local.pipeline import LOCAL_CANARY, LocalEnvironment, local_training_budget
 
-pytestmark = pytest.mark.slow
+# Two whole months on Airflow's real components: about 10 minutes on a quiet 2-core machine; the
+# suite's 900 s per test (which covers this module's fixture) leaves too little room on a busy one.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 COUNTRY = "gb"
 MONTHS = ["2026-10", "2026-11"]
