@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from pathlib import Path
@@ -30,7 +29,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
-from mlops.config import InstanceType
+from mlops.config import InstanceType, config_file_path
 from mlops.sagemaker_jobs import job_in_request
 from mlops.settings import SettingsError
 
@@ -38,12 +37,7 @@ if TYPE_CHECKING:
     from mlops.steps import Reported
 
 PRICES_FILE_ENV = "MLOPS_PRICES_FILE"
-_ROOT = Path(__file__).resolve().parents[2]
-# The repository's file, then the MWAA bundle's (beside the countries file in the DAGs folder).
-DEFAULT_PRICE_LOCATIONS = (
-    _ROOT / "include" / "config" / "instance_prices.yaml",
-    _ROOT / "dags" / "config" / "instance_prices.yaml",
-)
+PRICES_FILE_NAME = "instance_prices.yaml"
 REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-[0-9]$"
 Region = Annotated[str, Field(pattern=REGION_PATTERN)]
 HourlyPrice = Annotated[float, Field(gt=0, allow_inf_nan=False)]
@@ -88,14 +82,9 @@ class PriceTable(BaseModel):
 
 
 def price_table_path() -> Path:
-    """``$MLOPS_PRICES_FILE``, else the first of ``DEFAULT_PRICE_LOCATIONS`` that exists."""
-    override = os.environ.get(PRICES_FILE_ENV)
-    if override:
-        return Path(override)
-    for candidate in DEFAULT_PRICE_LOCATIONS:
-        if candidate.is_file():
-            return candidate
-    return DEFAULT_PRICE_LOCATIONS[0]
+    """``$MLOPS_PRICES_FILE``, else include/config/ (the repository) or dags/config/ (the MWAA
+    bundle) beside plugins/, as for the countries file."""
+    return config_file_path(PRICES_FILE_ENV, PRICES_FILE_NAME)
 
 
 def _field(loc: tuple[Any, ...]) -> str:

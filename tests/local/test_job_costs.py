@@ -12,6 +12,7 @@ import pytest
 from airflow.providers.amazon.aws.operators.sagemaker import serialize
 from mlops import costs
 from mlops.notifications import METRICS_XCOM_KEY, format_message
+from mlops.sagemaker_jobs import JOB_KINDS
 
 from local.provision import load_local_settings
 from tests.support.local_stack import (
@@ -30,19 +31,12 @@ SLEEP_SECONDS = 1.5
 PRICES = {"ml.g5.xlarge": 1.2, "ml.m5.large": 0.1}
 
 
-def _wait(sagemaker, kind: str, name: str) -> dict:
-    describe, key, status = {
-        "training": ("describe_training_job", "TrainingJobName", "TrainingJobStatus"),
-        "processing": ("describe_processing_job", "ProcessingJobName", "ProcessingJobStatus"),
-        "transform": ("describe_transform_job", "TransformJobName", "TransformJobStatus"),
-        "tuning": (
-            "describe_hyper_parameter_tuning_job",
-            "HyperParameterTuningJobName",
-            "HyperParameterTuningJobStatus",
-        ),
-    }[kind]
-    done = wait_for(lambda: getattr(sagemaker, describe)(**{key: name}), status, timeout=180)
-    assert done[status] == "Completed", done.get("FailureReason")
+def _wait(sagemaker, name_field: str, name: str) -> dict:
+    """The describe answer of job ``name`` (of the kind named by ``name_field``), completed."""
+    kind = next(kind for kind in JOB_KINDS if kind.name_field == name_field)
+    describe = getattr(sagemaker, kind.describe_operation)
+    done = wait_for(lambda: describe(**{name_field: name}), kind.status_field, timeout=180)
+    assert done[kind.status_field] == "Completed", done.get("FailureReason")
     return done
 
 
@@ -72,7 +66,7 @@ def results(sagemaker, s3, training_data):
     )
     post["ProcessingResources"]["ClusterConfig"]["InstanceCount"] = 2
     sagemaker.create_processing_job(**post)
-    trained = _wait(sagemaker, "training", "cost-train")
+    trained = _wait(sagemaker, "TrainingJobName", "cost-train")
     sagemaker.create_model(
         ModelName="cost-model",
         PrimaryContainer={
@@ -97,11 +91,13 @@ def results(sagemaker, s3, training_data):
     )
     return {
         "train_model": {"Training": serialize(trained)},
-        "tune": {"Tuning": serialize(_wait(sagemaker, "tuning", "cost-tune"))},
-        "postprocess": {"Processing": serialize(_wait(sagemaker, "processing", "cost-post"))},
+        "tune": {"Tuning": serialize(_wait(sagemaker, "HyperParameterTuningJobName", "cost-tune"))},
+        "postprocess": {
+            "Processing": serialize(_wait(sagemaker, "ProcessingJobName", "cost-post"))
+        },
         "batch_transform": {
             "Model": serialize(sagemaker.describe_model(ModelName="cost-model")),
-            "Transform": serialize(_wait(sagemaker, "transform", "cost-transform")),
+            "Transform": serialize(_wait(sagemaker, "TransformJobName", "cost-transform")),
         },
     }
 

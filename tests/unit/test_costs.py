@@ -70,42 +70,34 @@ def training_described(
     return described
 
 
-def processing_described(settings, run, model=GB, *, seconds=90.2, instance_count=None):
+def _ended(request: dict, job: str, seconds: float) -> dict:
+    """The Describe<job>Job answer of a completed ``request`` that ran ``seconds``."""
+    request.pop("Tags")
+    times = _times(seconds)
+    described = {
+        **request,
+        f"{job}JobArn": f"arn:aws:sagemaker:eu-west-1:123456789012:{job.lower()}-job/j",
+        f"{job}JobStatus": "Completed",
+        "CreationTime": STARTED - timedelta(minutes=2),
+        f"{job}StartTime": times["start"],
+        f"{job}EndTime": times["end"],
+    }
+    assert_valid_output(f"Describe{job}Job", described)
+    return described
+
+
+def processing_described(settings, run, model=GB, *, seconds=90.2, instance_count=1):
     """DescribeProcessingJob of the model's prepare job."""
     request = requests.prepare_request(settings, model, run)
-    request.pop("Tags")
-    if instance_count:
-        request["ProcessingResources"]["ClusterConfig"]["InstanceCount"] = instance_count
-    times = _times(seconds)
-    described = {
-        **request,
-        "ProcessingJobArn": "arn:aws:sagemaker:eu-west-1:123456789012:processing-job/prep",
-        "ProcessingJobStatus": "Completed",
-        "CreationTime": STARTED - timedelta(minutes=2),
-        "ProcessingStartTime": times["start"],
-        "ProcessingEndTime": times["end"],
-    }
-    assert_valid_output("DescribeProcessingJob", described)
-    return described
+    request["ProcessingResources"]["ClusterConfig"]["InstanceCount"] = instance_count
+    return _ended(request, "Processing", seconds)
 
 
-def transform_described(settings, run, model=GB, *, seconds=30.0, instance_count=None):
+def transform_described(settings, run, model=GB, *, seconds=30.0, instance_count=1):
     """DescribeTransformJob of the model's batch transform."""
     request = requests.batch_transform_request(settings, model, run, model_name="mlops-gb-m")
-    request.pop("Tags")
-    if instance_count:
-        request["TransformResources"]["InstanceCount"] = instance_count
-    times = _times(seconds)
-    described = {
-        **request,
-        "TransformJobArn": "arn:aws:sagemaker:eu-west-1:123456789012:transform-job/tf",
-        "TransformJobStatus": "Completed",
-        "CreationTime": STARTED - timedelta(minutes=2),
-        "TransformStartTime": times["start"],
-        "TransformEndTime": times["end"],
-    }
-    assert_valid_output("DescribeTransformJob", described)
-    return described
+    request["TransformResources"]["InstanceCount"] = instance_count
+    return _ended(request, "Transform", seconds)
 
 
 def priced(kind, description, prices):
