@@ -22,6 +22,7 @@ SECTIONS = {
     "parse": ROOT / ".venv" / "bin" / "python",
     "images": ROOT / ".venv-ml" / "bin" / "python",
     "demo": ROOT / ".venv" / "bin" / "python",
+    "cost": ROOT / ".venv" / "bin" / "python",
 }
 
 
@@ -45,9 +46,15 @@ def _fmt(value, unit: str = "") -> str:
     return f"{value}{unit}"
 
 
+def _usd(total: dict, key: str) -> str:
+    if total.get(key) is not None:
+        return f"{total[key]:,.0f} USD"
+    return f"unknown (priced part {total.get('priced_part_' + key, 0):,.0f} USD)"
+
+
 def bench_table(results: dict) -> str:
     """The README's benchmark table: figure, measured, goal."""
-    parse, images, demo = (results.get(k, {}) for k in ("parse", "images", "demo"))
+    parse, images, demo, cost = (results.get(k, {}) for k in ("parse", "images", "demo", "cost"))
     linear = _get(images, "inference", "linear") or {}
     neural = _get(images, "inference", "neural") or {}
     rows = [
@@ -127,6 +134,15 @@ def bench_table(results: dict) -> str:
             "≤ 30 s",
         ),
     ]
+    for region, priced in sorted((cost.get("regions") or {}).items()):
+        total = priced["total"]
+        rows.append(
+            (
+                f"SageMaker cost of a month, 60 models ({region}), expected / ceiling",
+                f"{_usd(total, 'expected_usd')} / {_usd(total, 'ceiling_usd')}",
+                "report (bench/cost.py)",
+            )
+        )
     lines = ["| figure | measured | goal |", "|---|---|---|"]
     lines += [f"| {name} | {measured} | {goal} |" for name, measured, goal in rows]
     return "\n".join(lines)

@@ -13,8 +13,9 @@ for a scheme's. On the model's cron (monthly by default); also manual with a `da
    `needs_review` for low confidence → `<prefix>/<YYYY-MM>/predictions/` (KMS); the drift of
    the month's items and of the endpoint's captured requests of the month from the winner's
    training-data profile → `predictions/_summary/drift.json`.
-6. **summarize** — rows, items flagged for review and the drift, for the notification; drift past
-   the model's `batch_inference.drift_alert_*` thresholds sends a warning (the run succeeds).
+6. **summarize** — rows, items flagged for review, the drift and what the transform and the
+   postprocess job cost (XCom `costs`), for the notification; drift past the model's
+   `batch_inference.drift_alert_*` thresholds sends a warning (the run succeeds).
 """
 
 from __future__ import annotations
@@ -36,10 +37,12 @@ from mlops.notifications import on_success_or_warning, with_alerts, with_metrics
 from mlops.operator_hooks import prepare_sagemaker_task, prepare_sensor
 from mlops.params import airflow_params, model_for_batch
 from mlops.pools import pool_args
-from mlops.run_context import data_month, month_or_skip, triggering_extras
+from mlops.run_context import data_month, month_or_skip, task_results, triggering_extras
 from mlops.settings import load_settings
 
 KIND = "batch_inference"
+# The tasks whose SageMaker jobs the run's costs count.
+JOB_TASKS = ("batch_transform", "postprocess")
 
 
 def build_dag(model: Model) -> DAG:
@@ -108,8 +111,12 @@ def build_dag(model: Model) -> DAG:
             profile_uri: str,
             **context: Any,
         ) -> dict[str, Any]:
-            from mlops import steps
+            from mlops import costs, steps
 
+            settings = load_settings()
+            run_costs = costs.run_costs(
+                aws_client("sagemaker"), settings.region, task_results(context, JOB_TASKS)
+            )
             outcome = steps.summarize(
                 aws_client("s3"),
                 run,
@@ -119,7 +126,7 @@ def build_dag(model: Model) -> DAG:
                 profile_uri=profile_uri,
             )
             with_alerts(context, outcome.value.get("drift_alerts", []))
-            return with_metrics(context, outcome)
+            return with_metrics(context, costs.with_costs(outcome, run_costs))
 
         month = plan_month()
         wait_for_input = S3KeySensor(

@@ -25,6 +25,7 @@ golden set).
    within `approval_timeout_seconds` rejects. A challenger the policy refuses is not put to anyone.
 5. **compare** — the approval applied (a person's answer, or the policy's for `auto`), conditional
    write to the winners table → approve/reject the registry version; who decided is recorded.
+   Its notification and XCom (`costs`) carry what the transforms and the evaluate job cost.
 6. **winner_changed** → **publish_winner** — the model's winner asset event, only on change.
 
 A failed evaluation stops before compare: the winner never changes then.
@@ -54,10 +55,18 @@ from mlops.notifications import on_success, with_metrics
 from mlops.operator_hooks import prepare_sagemaker_task
 from mlops.params import airflow_params
 from mlops.pools import pool_args
-from mlops.run_context import run_started_at, triggering_extras
+from mlops.run_context import run_started_at, task_results, triggering_extras
 from mlops.settings import load_settings
 
 KIND = "evaluate"
+# The tasks whose SageMaker jobs the run's costs count (the champion's are skipped on a first run).
+JOB_TASKS = (
+    "transform_challenger",
+    "transform_challenger_golden",
+    "transform_champion",
+    "transform_champion_golden",
+    "evaluate_models",
+)
 
 
 def build_dag(model: Model) -> DAG:
@@ -149,14 +158,19 @@ def build_dag(model: Model) -> DAG:
         ) -> dict[str, Any]:
             from datetime import UTC, datetime
 
-            from mlops import steps
+            from mlops import costs, steps
 
+            settings = load_settings()
+            # First: a malformed price table fails the task before anything is recorded.
+            run_costs = costs.run_costs(
+                aws_client("sagemaker"), settings.region, task_results(context, JOB_TASKS)
+            )
             # A person's answer (approve's value) or, for an auto model, the policy's own.
             decided = steps.apply_approval(model, decided, answer, now=datetime.now(UTC))
             outcome = steps.record_decision(
                 aws_client("sagemaker"),
                 aws_resource("dynamodb"),
-                load_settings(),
+                settings,
                 model,
                 run=run,
                 run_started_at=run_started,
@@ -164,7 +178,7 @@ def build_dag(model: Model) -> DAG:
                 champion=champion,
                 decided=decided,
             )
-            return with_metrics(context, outcome)
+            return with_metrics(context, costs.with_costs(outcome, run_costs))
 
         @task.short_circuit
         def winner_changed(comparison: dict[str, Any]) -> bool:

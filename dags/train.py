@@ -18,7 +18,9 @@ DAG ids: `train__<cc>` for a country's default model, `train__<cc>__<scheme>` fo
    carries the training data's `profile_uri`) and the challenger asset event
    (`mlops://challenger/<cc>[/<scheme>]`; extra: model package ARN, model name, data month,
    test-set URIs), which schedules the model's evaluate DAG. The success notification shows
-   the data gates' summary.
+   the data gates' summary and what the run's SageMaker jobs cost (prepare, the tuning job's
+   training jobs, the final training job: billable seconds and estimated USD, `mlops.costs`);
+   the task's XCom holds them under `costs`.
 
 Params (`mlops.params`): `data_month` (YYYY-MM; default: the month before the run's data interval
 end, or before now for a manual run); `hyperparameters` (given: tune is skipped and the training
@@ -52,11 +54,13 @@ from mlops.notifications import on_success, with_metrics
 from mlops.operator_hooks import prepare_sagemaker_task
 from mlops.params import airflow_params, given_hyperparameters, model_for_train
 from mlops.pools import pool_args
-from mlops.run_context import data_month, month_or_skip, triggering_extras
+from mlops.run_context import data_month, month_or_skip, task_results, triggering_extras
 from mlops.sagemaker_requests import tuning_max_runtime
 from mlops.settings import load_settings
 
 KIND = "train"
+# The tasks whose SageMaker jobs the run's costs count (tune: its training jobs).
+JOB_TASKS = ("prepare_data", "tune", "train_model")
 
 
 def build_dag(model: Model) -> DAG:
@@ -145,11 +149,16 @@ def build_dag(model: Model) -> DAG:
             created: dict[str, Any],
             **context: Any,
         ) -> dict[str, Any]:
-            from mlops import steps
+            from mlops import costs, steps
 
+            settings = load_settings()
+            # First: a malformed price table fails the task before the version is registered.
+            run_costs = costs.run_costs(
+                aws_client("sagemaker"), settings.region, task_results(context, JOB_TASKS)
+            )
             outcome = steps.register_challenger(
                 aws_client("sagemaker"),
-                load_settings(),
+                settings,
                 model,
                 run,
                 prepared,
@@ -160,7 +169,7 @@ def build_dag(model: Model) -> DAG:
             context["outlet_events"][challenger].extra = outcome.value
             conf = {"model_package_arn": outcome.value["model_package_arn"]}
             report_paused_downstream(context, model, "evaluate", challenger.uri, conf)
-            return with_metrics(context, outcome)
+            return with_metrics(context, costs.with_costs(outcome, run_costs))
 
         requests = build_requests()
         prepare_data = SageMakerProcessingOperator(

@@ -4,6 +4,7 @@
       dags/               → s3://<bucket>/dags/ (MWAA syncs it every ~30 s)
         train.py evaluate.py deploy.py batch_inference.py
         config/countries.yaml   the countries file: a change needs no environment update
+        config/instance_prices.yaml  the instance price table the runs' cost estimates use
         .airflowignore          keeps the scheduler from scanning config/
       plugins.zip         → s3://<bucket>/plugins.zip (unzipped into /usr/local/airflow/plugins,
                             which is on sys.path: `import mlops` works; needs an env update)
@@ -11,7 +12,8 @@
 
 No startup.sh: the DAGs need nothing beyond the image and requirements.txt.
 The library finds the countries file at /usr/local/airflow/dags/config/countries.yaml (beside
-plugins/), or wherever MLOPS_COUNTRIES_FILE points.
+plugins/), or wherever MLOPS_COUNTRIES_FILE points; the price table beside it
+(MLOPS_PRICES_FILE).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CONSTRAINT_PREFIXES = ("--constraint ", "-c ")
+# include/config/ files that ship in dags/config/ (synced with the DAGs: no environment update).
+CONFIG_FILES = ("countries.yaml", "instance_prices.yaml")
 DAG_FILES = ("train.py", "evaluate.py", "deploy.py", "batch_inference.py")
 # A fixed timestamp keeps plugins.zip byte-identical across builds of the same sources, so its
 # S3 object version (and the MWAA environment update it triggers) changes only with the code.
@@ -61,7 +65,6 @@ def check_requirements(path: Path) -> None:
 
 def build(out: Path, root: Path = ROOT) -> Path:
     """Write the bundle into ``out`` (replaced if present); returns ``out``."""
-    countries = root / "include" / "config" / "countries.yaml"
     requirements = root / "requirements.txt"
     check_requirements(requirements)
     if out.exists():
@@ -70,7 +73,8 @@ def build(out: Path, root: Path = ROOT) -> Path:
     (dags / "config").mkdir(parents=True)
     for name in DAG_FILES:
         shutil.copy2(root / "dags" / name, dags / name)
-    shutil.copy2(countries, dags / "config" / "countries.yaml")
+    for name in CONFIG_FILES:
+        shutil.copy2(root / "include" / "config" / name, dags / "config" / name)
     (dags / ".airflowignore").write_text("config/\n", encoding="utf-8")
     write_plugins_zip(root / "plugins", out / "plugins.zip")
     shutil.copy2(requirements, out / "requirements.txt")

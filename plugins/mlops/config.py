@@ -36,10 +36,9 @@ COUNTRIES_FILE_ENV = "MLOPS_COUNTRIES_FILE"
 # libyaml's loader when PyYAML has it (it does on MWAA and here): parse time counts.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_LOCATIONS = (
-    _ROOT / "include" / "config" / "countries.yaml",
-    _ROOT / "dags" / "config" / "countries.yaml",
-)
+# Where the configuration files are looked for beside plugins/: the repository's include/config/,
+# then the MWAA bundle's dags/config/ (synced from S3 with the DAGs).
+CONFIG_FOLDERS = (_ROOT / "include" / "config", _ROOT / "dags" / "config")
 
 InstanceType = Annotated[str, Field(pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$")]
 
@@ -350,15 +349,21 @@ class CountriesFile(_Strict):
         return self
 
 
-def countries_file_path() -> Path:
-    """The countries file this process uses (see the module docstring for the search order)."""
-    override = os.environ.get(COUNTRIES_FILE_ENV)
+def config_file_path(env_var: str, name: str) -> Path:
+    """``$<env_var>``, else the first ``CONFIG_FOLDERS/<name>`` that exists (else the first)."""
+    override = os.environ.get(env_var)
     if override:
         return Path(override)
-    for candidate in DEFAULT_LOCATIONS:
+    candidates = [folder / name for folder in CONFIG_FOLDERS]
+    for candidate in candidates:
         if candidate.is_file():
             return candidate
-    return DEFAULT_LOCATIONS[0]
+    return candidates[0]
+
+
+def countries_file_path() -> Path:
+    """The countries file this process uses (see the module docstring for the search order)."""
+    return config_file_path(COUNTRIES_FILE_ENV, "countries.yaml")
 
 
 def _country_label(raw: Any, loc: tuple[Any, ...]) -> str:

@@ -56,3 +56,9 @@ def month_or_skip(chosen: RunMonth) -> str:
         raise AirflowSkipException(chosen.reason)
     log.info("data month %s: %s", chosen.month, chosen.reason)
     return chosen.month
+
+
+def task_results(context: Mapping[str, Any], task_ids: tuple[str, ...]) -> dict[str, Any]:
+    """The return values (XCom) of ``task_ids`` in this run: None for a skipped task."""
+    pull = context["ti"].xcom_pull
+    return {task_id: pull(task_ids=task_id) for task_id in task_ids}

@@ -40,9 +40,10 @@ def test_bundle_has_dags_plugins_zip_and_requirements(bundle):
         "evaluate.py",
         "train.py",
     ]
-    assert (bundle / "dags" / "config" / "countries.yaml").read_text() == (
-        REPO / "include" / "config" / "countries.yaml"
-    ).read_text()
+    for name in ("countries.yaml", "instance_prices.yaml"):
+        assert (bundle / "dags" / "config" / name).read_text() == (
+            REPO / "include" / "config" / name
+        ).read_text()
 
 
 def test_requirements_start_with_the_mwaa_constraints_line_and_hold_no_ml_library(bundle):
@@ -74,11 +75,14 @@ PARSE_IN_MWAA_LAYOUT = r"""
 import json, sys
 from airflow.dag_processing.dagbag import DagBag
 from mlops.config import countries_file_path
+from mlops.costs import load_price_table, price_table_path
 bag = DagBag(sys.argv[1])
 print(json.dumps({
     "dag_ids": sorted(bag.dag_ids),
     "import_errors": {str(k): v for k, v in bag.import_errors.items()},
     "countries_file": str(countries_file_path()),
+    "prices_file": str(price_table_path()),
+    "prices_regions": sorted(load_price_table().regions),
     "mlops_from": __import__("mlops").__file__,
 }))
 """
@@ -124,4 +128,7 @@ def test_dags_parse_from_an_mwaa_like_airflow_home(bundle, tmp_path):
     models = enabled_models(REPO / "include" / "config" / "countries.yaml")
     assert result["dag_ids"] == sorted(m.dag_id(kind) for kind in DAG_KINDS for m in models)
     assert result["countries_file"] == str(home / "dags" / "config" / "countries.yaml")
+    # The runs' cost estimates find the price table the bundle ships beside the countries file.
+    assert result["prices_file"] == str(home / "dags" / "config" / "instance_prices.yaml")
+    assert result["prices_regions"]
     assert result["mlops_from"].startswith(str(home / "plugins"))

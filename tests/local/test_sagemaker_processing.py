@@ -7,56 +7,12 @@ from botocore.exceptions import ClientError
 
 from tests.support.local_stack import (
     BUCKET,
-    FIXTURE_IMAGE_URI,
-    ROLE,
     assert_valid_output,
+    processing_request,
     put_lines,
     wait_for,
     wait_for_container,
 )
-
-
-def processing_request(name: str, entrypoint: list[str], **overrides) -> dict:
-    request = {
-        "ProcessingJobName": name,
-        "ProcessingResources": {
-            "ClusterConfig": {
-                "InstanceCount": 1,
-                "InstanceType": "ml.m5.large",
-                "VolumeSizeInGB": 5,
-            }
-        },
-        "AppSpecification": {"ImageUri": FIXTURE_IMAGE_URI, "ContainerEntrypoint": entrypoint},
-        "RoleArn": ROLE,
-        "Environment": {"COUNTRY": "de"},
-        "ProcessingInputs": [
-            {
-                "InputName": "labeled",
-                "S3Input": {
-                    "S3Uri": f"s3://{BUCKET}/processing/de/2025-01/labeled/",
-                    "LocalPath": "/opt/ml/processing/input/labeled",
-                    "S3DataType": "S3Prefix",
-                    "S3InputMode": "File",
-                },
-            }
-        ],
-        "ProcessingOutputConfig": {
-            "Outputs": [
-                {
-                    "OutputName": "copy",
-                    "S3Output": {
-                        "S3Uri": f"s3://{BUCKET}/processing-out/{name}/copy",
-                        "LocalPath": "/opt/ml/processing/output/copy",
-                        "S3UploadMode": "EndOfJob",
-                    },
-                }
-            ],
-            "KmsKeyId": "alias/mlops",
-        },
-        "StoppingCondition": {"MaxRuntimeInSeconds": 300},
-    }
-    request.update(overrides)
-    return request
 
 
 @pytest.fixture(scope="module")

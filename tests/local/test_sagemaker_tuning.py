@@ -5,36 +5,7 @@ import re
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.support.local_stack import assert_valid_output, training_request, wait_for
-
-
-def tuning_request(name: str, strategy: str, ranges: dict, max_jobs: int, parallel: int = 2):
-    definition = training_request("unused")
-    definition.pop("TrainingJobName")
-    definition["StaticHyperParameters"] = definition.pop("HyperParameters") or {"tag": "tuned"}
-    algorithm = definition["AlgorithmSpecification"]
-    definition["AlgorithmSpecification"] = {
-        "TrainingImage": algorithm["TrainingImage"],
-        "TrainingInputMode": "File",
-        "MetricDefinitions": algorithm["MetricDefinitions"],
-    }
-    return {
-        "HyperParameterTuningJobName": name,
-        "HyperParameterTuningJobConfig": {
-            "Strategy": strategy,
-            "HyperParameterTuningJobObjective": {
-                "Type": "Maximize",
-                "MetricName": "validation:macro_f1",
-            },
-            "ResourceLimits": {
-                "MaxNumberOfTrainingJobs": max_jobs,
-                "MaxParallelTrainingJobs": parallel,
-            },
-            "ParameterRanges": ranges,
-            "TrainingJobEarlyStoppingType": "Off",
-        },
-        "TrainingJobDefinition": definition,
-    }
+from tests.support.local_stack import assert_valid_output, tuning_request, wait_for
 
 
 def run(sagemaker, request):

@@ -116,3 +116,79 @@ def training_request(
     }
     request.update(overrides)
     return request
+
+
+def processing_request(name: str, entrypoint: list[str], **overrides: Any) -> dict[str, Any]:
+    """A CreateProcessingJob request running the fixture image's ``entrypoint``."""
+    request = {
+        "ProcessingJobName": name,
+        "ProcessingResources": {
+            "ClusterConfig": {
+                "InstanceCount": 1,
+                "InstanceType": "ml.m5.large",
+                "VolumeSizeInGB": 5,
+            }
+        },
+        "AppSpecification": {"ImageUri": FIXTURE_IMAGE_URI, "ContainerEntrypoint": entrypoint},
+        "RoleArn": ROLE,
+        "Environment": {"COUNTRY": "de"},
+        "ProcessingInputs": [
+            {
+                "InputName": "labeled",
+                "S3Input": {
+                    "S3Uri": f"s3://{BUCKET}/processing/de/2025-01/labeled/",
+                    "LocalPath": "/opt/ml/processing/input/labeled",
+                    "S3DataType": "S3Prefix",
+                    "S3InputMode": "File",
+                },
+            }
+        ],
+        "ProcessingOutputConfig": {
+            "Outputs": [
+                {
+                    "OutputName": "copy",
+                    "S3Output": {
+                        "S3Uri": f"s3://{BUCKET}/processing-out/{name}/copy",
+                        "LocalPath": "/opt/ml/processing/output/copy",
+                        "S3UploadMode": "EndOfJob",
+                    },
+                }
+            ],
+            "KmsKeyId": "alias/mlops",
+        },
+        "StoppingCondition": {"MaxRuntimeInSeconds": 300},
+    }
+    request.update(overrides)
+    return request
+
+
+def tuning_request(
+    name: str, strategy: str, ranges: dict[str, Any], max_jobs: int, parallel: int = 2
+) -> dict[str, Any]:
+    """A CreateHyperParameterTuningJob request over the fixture image's training."""
+    definition = training_request("unused")
+    definition.pop("TrainingJobName")
+    definition["StaticHyperParameters"] = definition.pop("HyperParameters") or {"tag": "tuned"}
+    algorithm = definition["AlgorithmSpecification"]
+    definition["AlgorithmSpecification"] = {
+        "TrainingImage": algorithm["TrainingImage"],
+        "TrainingInputMode": "File",
+        "MetricDefinitions": algorithm["MetricDefinitions"],
+    }
+    return {
+        "HyperParameterTuningJobName": name,
+        "HyperParameterTuningJobConfig": {
+            "Strategy": strategy,
+            "HyperParameterTuningJobObjective": {
+                "Type": "Maximize",
+                "MetricName": "validation:macro_f1",
+            },
+            "ResourceLimits": {
+                "MaxNumberOfTrainingJobs": max_jobs,
+                "MaxParallelTrainingJobs": parallel,
+            },
+            "ParameterRanges": ranges,
+            "TrainingJobEarlyStoppingType": "Off",
+        },
+        "TrainingJobDefinition": definition,
+    }
