@@ -128,11 +128,14 @@ def test_batch_plan_defaults_to_the_month_before_the_data_interval_end(dagbag, m
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():  # a cron run first checks the month is not scored yet (moto: nothing is)
-        boto3.client("s3").create_bucket(
+    # A cron run first checks the month's marker has landed and the month is not scored yet.
+    with mock_aws():
+        s3 = boto3.client("s3")
+        s3.create_bucket(
             Bucket=SETTINGS["data_bucket"],
             CreateBucketConfiguration={"LocationConstraint": SETTINGS["region"]},
         )
+        s3.put_object(Bucket=SETTINGS["data_bucket"], Key="gb/2026-10/unlabeled/_SUCCESS", Body=b"")
         plan = task.python_callable(
             params={"data_month": ""},
             run_id="scheduled__2026-11-02T06:00:00+00:00",
