@@ -37,6 +37,23 @@ def parse(path: Path) -> dict:
     return hcl2.loads(path.read_text(encoding="utf-8"), serialization_options=_OPTIONS)
 
 
+_BLOCK_OPTIONS = SerializationOptions(
+    strip_string_quotes=True, with_comments=False, explicit_blocks=True
+)
+
+
+def loads_with_blocks(text: str) -> dict:
+    """HCL as python-hcl2 reads it, each block body marked ``"__is_block__": True`` (so a block
+    and an argument holding an object or a list of objects can be told apart)."""
+    return hcl2.loads(text, serialization_options=_BLOCK_OPTIONS)
+
+
+@cache
+def parse_with_blocks(path: Path) -> dict:
+    """The file as :func:`loads_with_blocks` reads it."""
+    return loads_with_blocks(path.read_text(encoding="utf-8"))
+
+
 def labelled_blocks(path: Path, kind: str) -> Iterator[tuple[str, str, dict]]:
     """(type, name, body) of each `resource` or `data` block of a file."""
     for entry in parse(path).get(kind, []):
