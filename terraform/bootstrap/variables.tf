@@ -40,6 +40,50 @@ variable "noncurrent_state_version_days" {
   }
 }
 
+variable "name_prefix" {
+  description = "Project prefix (terraform/deploy's name_prefix): names the CI roles and is the state key prefix they may use."
+  type        = string
+  default     = "mlops"
+}
+
+variable "gitlab_url" {
+  description = "URL of the GitLab instance whose CI plans and applies."
+  type        = string
+  default     = "https://gitlab.com"
+}
+
+variable "create_gitlab_oidc_provider" {
+  description = "Create the account's IAM OIDC provider for gitlab_url here (false: pass existing_gitlab_oidc_provider_arn)."
+  type        = bool
+  default     = true
+}
+
+variable "existing_gitlab_oidc_provider_arn" {
+  description = "ARN of an existing IAM OIDC provider for gitlab_url when create_gitlab_oidc_provider is false."
+  type        = string
+  default     = null
+}
+
+variable "gitlab_projects" {
+  description = "GitLab projects: all their pipelines may plan; only the protected branches (exact names) and release tags (patterns such as v*) listed may apply."
+  type = list(object({
+    path     = string
+    branches = list(string)
+    tags     = optional(list(string), [])
+  }))
+}
+
+variable "terraform_apply_policy_arns" {
+  description = "Managed policies of the apply role (what terraform/deploy creates needs broad rights: IAM, KMS, VPC, MWAA, SageMaker...)."
+  type        = list(string)
+}
+
+variable "terraform_permissions_boundary_arn" {
+  description = "Permissions boundary of the plan and apply roles (null: none)."
+  type        = string
+  default     = null
+}
+
 variable "tags" {
   description = "Default tags of every resource."
   type        = map(string)

@@ -45,5 +45,8 @@ module "platform" {
   create_gitlab_oidc_provider       = var.create_gitlab_oidc_provider
   existing_gitlab_oidc_provider_arn = var.existing_gitlab_oidc_provider_arn
 
+  ecr_replication_destinations       = var.ecr_replication_destinations
+  ecr_replication_source_account_ids = var.ecr_replication_source_account_ids
+
   tags = var.tags
 }

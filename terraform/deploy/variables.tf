@@ -153,23 +153,39 @@ variable "gitlab_url" {
 }
 
 variable "gitlab_projects" {
-  description = "GitLab projects and branches allowed to assume the deploy role."
+  description = "GitLab projects with the protected branches (exact names) and protected release tags (patterns such as v*) whose pipelines may assume the deploy role."
   type = list(object({
     path     = string
     branches = list(string)
+    tags     = optional(list(string), [])
   }))
 }
 
 variable "create_gitlab_oidc_provider" {
-  description = "Create the IAM OIDC provider for gitlab_url (one per account)."
+  description = "Create the IAM OIDC provider for gitlab_url here (one per account). False (default): terraform/bootstrap made it with the CI's terraform roles; pass its gitlab_oidc_provider_arn output as existing_gitlab_oidc_provider_arn."
   type        = bool
-  default     = true
+  default     = false
 }
 
 variable "existing_gitlab_oidc_provider_arn" {
-  description = "Existing OIDC provider ARN when create_gitlab_oidc_provider is false."
+  description = "The account's GitLab OIDC provider when create_gitlab_oidc_provider is false (terraform/bootstrap's gitlab_oidc_provider_arn output)."
   type        = string
   default     = null
+}
+
+variable "ecr_replication_destinations" {
+  description = "Accounts and regions this environment's registry replicates the project's images to (dev: prod's account), by digest with their tags; the destination lists this account in ecr_replication_source_account_ids."
+  type = list(object({
+    account_id = string
+    region     = string
+  }))
+  default = []
+}
+
+variable "ecr_replication_source_account_ids" {
+  description = "Accounts whose registries may replicate the project's images into this one (prod: dev's account)."
+  type        = list(string)
+  default     = []
 }
 
 variable "tags" {

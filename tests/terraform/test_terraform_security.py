@@ -245,18 +245,6 @@ def test_mwaa_sagemaker_permissions_are_scoped_to_the_name_prefix():
         assert f'"{kind}"' in resources, kind
 
 
-def test_gitlab_deploy_role_trusts_only_exact_project_branch_subjects():
-    (document,) = [
-        b for p, n, b in POLICY_DOCUMENTS if p.parent.name == "gitlab_oidc" and n == "trust"
-    ]
-    (statement,) = as_list(document["statement"])
-    assert statement["actions"] == ["sts:AssumeRoleWithWebIdentity"]
-    conditions = {c["variable"]: c for c in as_list(statement["condition"])}
-    sub = conditions["${local.issuer_host}:sub"]
-    assert sub["test"] == "StringEquals"  # no StringLike: no wildcard subjects
-    assert conditions["${local.issuer_host}:aud"]["test"] == "StringEquals"
-
-
 def test_trigger_lambda_may_invoke_the_rest_api_only_as_one_airflow_role():
     (document,) = [
         b

@@ -1,5 +1,9 @@
 # GitLab CI authenticates to AWS with its ID token (no long-lived keys): an IAM OIDC provider for
-# the GitLab instance, and a deploy role that only the configured project branches can assume.
+# the GitLab instance, and a deploy role that only the configured protected refs can assume: the
+# listed branches (exact names) and release tags (patterns such as v*), by GitLab's default sub
+# claim project_path:<group>/<project>:ref_type:<branch|tag>:ref:<ref>. IAM can condition on aud
+# and sub only, not on GitLab's ref_protected claim, and GitLab cannot put ref_protected into sub:
+# that the refs are protected is GitLab's setting (protected branches and tags, see README.md).
 # The role publishes images and the MWAA bundle, invokes the trigger Lambda and syncs Airflow
 # (scripts/sync_airflow.py: pools and unpaused DAGs through MWAA InvokeRestApi, as the Op role).
 # It cannot run terraform plan/apply: that is a separate, administrator-held role (see
@@ -10,11 +14,18 @@ data "aws_partition" "current" {}
 locals {
   issuer_host  = trimsuffix(trimprefix(var.gitlab_url, "https://"), "/")
   provider_arn = var.create_oidc_provider ? aws_iam_openid_connect_provider.gitlab[0].arn : var.existing_oidc_provider_arn
-  subjects = flatten([
+  branch_subjects = flatten([
     for project in var.projects : [
       for branch in project.branches : "project_path:${project.path}:ref_type:branch:ref:${branch}"
     ]
   ])
+  tag_subjects = flatten([
+    for project in var.projects : [
+      for tag in project.tags : "project_path:${project.path}:ref_type:tag:ref:${tag}"
+    ]
+  ])
+  # StringLike: a tag pattern's * matches within the ref only (Git refs hold no ':' or '*').
+  subjects       = concat(local.branch_subjects, local.tag_subjects)
   bundle_objects = [for key in var.mwaa_bundle_keys : "${var.mwaa_source_bucket_arn}/${key}"]
 
   # The sync creates and updates pools, which Airflow's User role may not; Op may (and may
@@ -48,7 +59,7 @@ data "aws_iam_policy_document" "trust" {
     }
 
     condition {
-      test     = "StringEquals"
+      test     = "StringLike"
       variable = "${local.issuer_host}:sub"
       values   = local.subjects
     }

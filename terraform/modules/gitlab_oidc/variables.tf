@@ -44,18 +44,20 @@ variable "existing_oidc_provider_arn" {
 }
 
 variable "projects" {
-  description = "GitLab projects (group/project paths) and the branches whose pipelines may assume the deploy role."
+  description = "GitLab projects (group/project paths) whose protected branches (exact names) and protected release tags (IAM StringLike patterns, e.g. v*) may assume the deploy role."
   type = list(object({
     path     = string
     branches = list(string)
+    tags     = optional(list(string), [])
   }))
 
   validation {
     condition = length(var.projects) > 0 && alltrue([
       for p in var.projects : can(regex("^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$", p.path)) && length(p.branches) > 0 &&
-      alltrue([for b in p.branches : length(b) > 0 && !strcontains(b, "*")])
+      alltrue([for b in p.branches : can(regex("^[^*?:]+$", b))]) &&
+      alltrue([for t in p.tags : can(regex("^[A-Za-z0-9][^*?:]*[*]?$", t))])
     ])
-    error_message = "projects must list group/project paths, each with at least one branch name (no wildcards)."
+    error_message = "projects must list group/project paths, each with at least one branch name (no wildcards) and optional tag patterns (a name, or a prefix ending in one *, such as v*)."
   }
 }
 

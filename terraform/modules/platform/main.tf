@@ -126,9 +126,13 @@ module "network" {
 module "ecr" {
   source = "../ecr"
 
-  repository_names = concat(values(local.images), local.build_cache_repositories)
-  kms_key_arn      = module.kms.key_arn
-  tags             = local.tags
+  repository_names               = values(local.images)
+  cache_repository_names         = local.build_cache_repositories
+  replication_prefix             = "${var.name_prefix}/"
+  replication_destinations       = var.ecr_replication_destinations
+  replication_source_account_ids = var.ecr_replication_source_account_ids
+  kms_key_arn                    = module.kms.key_arn
+  tags                           = local.tags
 }
 
 module "sagemaker_execution_role" {

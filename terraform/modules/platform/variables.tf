@@ -351,11 +351,27 @@ variable "existing_gitlab_oidc_provider_arn" {
   default     = null
 }
 
+variable "ecr_replication_destinations" {
+  description = "Accounts and regions the registry replicates the project's images to (dev: prod's)."
+  type = list(object({
+    account_id = string
+    region     = string
+  }))
+  default = []
+}
+
+variable "ecr_replication_source_account_ids" {
+  description = "Accounts whose registries may replicate the project's images into this one (prod: dev's)."
+  type        = list(string)
+  default     = []
+}
+
 variable "gitlab_projects" {
-  description = "GitLab projects and branches allowed to assume the deploy role."
+  description = "GitLab projects with the protected branches (exact names) and protected release tags (patterns such as v*) whose pipelines may assume the deploy role."
   type = list(object({
     path     = string
     branches = list(string)
+    tags     = optional(list(string), [])
   }))
 }
 
