@@ -122,9 +122,11 @@ def test_sync_jobs_assume_the_gitlab_deploy_role(job):
     # No job or template of the chain, nor the pipeline, picks another role than the default.
     for name in [*chain, "variables"]:
         variables = ci[name] if name == "variables" else ci[name].get("variables", {})
-        assert "AWS_ROLE_ARN" not in variables, f".gitlab-ci.yml: {name} sets AWS_ROLE_ARN"
-    default_role = 'export AWS_ROLE_ARN="${AWS_ROLE_ARN:-$DEPLOY_ROLE_ARN}"'
-    assert default_role in ci[".aws-oidc"]["before_script"]
+        for key in ("AWS_ROLE_ARN", "AWS_ROLE_VARIABLE"):
+            assert key not in variables, f".gitlab-ci.yml: {name} sets {key}"
+    before = ci[".aws-oidc"]["before_script"]
+    assert 'ROLE_VARIABLE="${AWS_ROLE_VARIABLE:-DEPLOY_ROLE_ARN}"' in before
+    assert 'export AWS_ROLE_ARN="$(printenv "$ROLE_VARIABLE" || true)"' in before
 
 
 def test_deploy_role_variable_is_the_deploy_role_terraform_makes():
