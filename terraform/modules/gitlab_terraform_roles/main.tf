@@ -8,6 +8,7 @@
 # (IAM conditions on aud and sub only; ref_protected is GitLab's setting, see terraform/README.md).
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
+data "aws_region" "current" {}
 
 locals {
   partition    = data.aws_partition.current.partition
@@ -149,6 +150,12 @@ data "aws_iam_policy_document" "plan" {
     sid       = "StateKey"
     actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
     resources = [var.state_kms_key_arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["s3.${data.aws_region.current.region}.amazonaws.com"]
+    }
   }
 
   # Refreshing aws_secretsmanager_secret_version reads the settings secret (bucket names and ARNs,
@@ -195,6 +202,12 @@ data "aws_iam_policy_document" "apply" {
     sid       = "StateKey"
     actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
     resources = [var.state_kms_key_arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["s3.${data.aws_region.current.region}.amazonaws.com"]
+    }
   }
 }
 
