@@ -20,6 +20,11 @@ locals {
   create_endpoints  = var.create_vpc || var.create_vpc_endpoints
   interface_service = local.create_endpoints ? toset(var.interface_endpoint_services) : toset([])
   gateway_service   = local.create_endpoints ? toset(["s3", "dynamodb"]) : toset([])
+  # Each interface endpoint passes its own service's actions: the IAM prefix is the service name's
+  # first part (sagemaker.runtime: sagemaker, ecr.dkr: ecr), but monitoring's is cloudwatch.
+  interface_action_prefixes = {
+    for service in local.interface_service : service => (split(".", service)[0] == "monitoring" ? "cloudwatch" : split(".", service)[0])
+  }
 }
 
 resource "aws_vpc" "this" {
@@ -264,9 +269,8 @@ data "aws_iam_policy_document" "interface_endpoint" {
   for_each = local.interface_service
 
   statement {
-    sid = "AccountPrincipalsOnAccountResources"
-    # The service's own actions (its IAM prefix: the service name's first part, but CloudWatch's).
-    actions   = ["${lookup({ monitoring = "cloudwatch" }, split(".", each.value)[0], split(".", each.value)[0])}:*"]
+    sid       = "AccountPrincipalsOnAccountResources"
+    actions   = ["${local.interface_action_prefixes[each.value]}:*"]
     resources = ["*"] # scoped to this account's resources by the condition below
 
     principals {
