@@ -1,11 +1,16 @@
 #!/usr/bin/env python3
-"""Write terraform/deploy/landing_models.json, the models Terraform makes landing queues for.
+"""Write terraform/deploy/landing_models.json, what Terraform makes per model of the countries file.
 
 The countries file (include/config/countries.yaml) is the only list of models; Terraform cannot
 read it (scheme inheritance, data_prefix overrides, enabled flags), so this script resolves it with
-the package's own rules (``mlops.config.enabled_models``) and writes, per enabled model key and
-data kind, the S3 notification filter and the queue name suffix (``mlops.events``). The deploy
-root reads the file with ``jsondecode(file(...))``; tests/terraform fails when it is out of date.
+the package's own rules (``mlops.config.enabled_models``) and writes, per enabled model:
+- per data kind, the S3 notification filter and the queue name suffix (``mlops.events``);
+- its endpoint's data capture prefix (expired by the model bucket's lifecycle);
+- where its SageMaker jobs write (``sagemaker_outputs``: the execution role writes only there);
+- its canary's rollback alarms (``endpoint_alarms``: Terraform creates each CloudWatch alarm
+  under the name the rollback watches).
+The deploy root reads the file with ``jsondecode(file(...))``; tests/terraform fails when it is
+out of date.
 
     .venv/bin/python scripts/terraform_models.py           # rewrite the file
     .venv/bin/python scripts/terraform_models.py --check   # exit 1 if it is out of date
@@ -59,6 +64,27 @@ def landing_models(countries_file: Path) -> dict[str, Any]:
         "data_capture_prefixes": {
             model.key: sagemaker_requests.data_capture_prefix(model) for model in models
         },
+        "sagemaker_outputs": {
+            model.key: sagemaker_requests.sagemaker_output_prefixes(model) for model in models
+        },
+        "endpoint_alarms": endpoint_alarms(models),
+    }
+
+
+def endpoint_alarms(models: list[config.Model]) -> dict[str, dict[str, Any]]:
+    """Per alarm name, what it watches: the model's endpoint (``<name_prefix>-<model_key>``, as
+    ``mlops.naming.endpoint_name``), its variant, the metric kind and its threshold."""
+    return {
+        alarm.name: {
+            "model_key": model.key,
+            "variant_name": sagemaker_requests.VARIANT_NAME,
+            "metric": alarm.metric,
+            "threshold": alarm.alarm_threshold,
+            "evaluation_periods": alarm.evaluation_periods,
+        }
+        for model in models
+        if model.endpoint.canary is not None
+        for alarm in model.endpoint.rollback_alarms
     }
 
 

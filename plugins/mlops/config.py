@@ -216,22 +216,86 @@ class Canary(_Strict):
     termination_wait_seconds: int = Field(default=300, ge=0, le=3600)
 
 
+# CloudWatch alarm names: 1-255 characters; these exclude what would need quoting in a policy ARN.
+ALARM_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/#+=@-]{0,254}$"
+# What each kind watches, per minute on the endpoint's variant: errors counts InvokeEndpoint
+# answers that failed (Invocation5XXErrors + InvocationModelErrors); latency is the average
+# ModelLatency in milliseconds. Defaults: any error; one second.
+ALARM_METRICS = {"errors": 1.0, "latency": 1000.0}
+
+
+class RollbackAlarm(_Strict):
+    """A CloudWatch alarm on the model's endpoint that rolls a canary deployment back when it goes
+    into ALARM. Terraform creates it under exactly this name (scripts/terraform_models.py writes
+    the list it reads), so the rollback never watches an alarm that does not exist."""
+
+    name: str = Field(pattern=ALARM_NAME_PATTERN)
+    metric: Literal["errors", "latency"]
+    # errors: failed invocations per minute; latency: average milliseconds over a minute.
+    threshold: float | None = Field(default=None, gt=0)
+    evaluation_periods: int = Field(default=1, ge=1, le=10)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_a_bare_name(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            raise ValueError(
+                f"rollback alarm '{value}' must say what it watches: "
+                f"{{name: {value}, metric: errors|latency}} (Terraform creates it from this entry)"
+            )
+        return value
+
+    @property
+    def alarm_threshold(self) -> float:
+        """The threshold in the metric's own unit (ModelLatency is in microseconds)."""
+        threshold = ALARM_METRICS[self.metric] if self.threshold is None else self.threshold
+        return threshold * 1000 if self.metric == "latency" else threshold
+
+
 class Endpoint(_Strict):
+    """A model's endpoint. ``serverless`` follows AWS's feature exclusions of Serverless Inference
+    (no GPUs, Marketplace packages, private registries, multi-model endpoints, KMS key, VPC
+    configuration, network isolation, data capture, multiple variants, Model Monitor, inference
+    pipelines): this section refuses data capture and a canary for it, the request builders
+    (mlops.sagemaker_requests) never send the rest, and the local stack refuses them too."""
+
     instance_type: InstanceType = "ml.m5.large"
     instance_count: int = Field(default=1, ge=1, le=100)
     serverless: Serverless | None = None
     auto_deploy: bool = False
+    # Default: 20 for an instance endpoint, 0 for a serverless one (which has no data capture).
     data_capture_percent: int = Field(default=20, ge=0, le=100)
     canary: Canary | None = None
-    rollback_alarms: list[str] = Field(default_factory=list)
+    rollback_alarms: list[RollbackAlarm] = Field(default_factory=list)
     max_runtime_seconds: int = Field(default=3600, ge=60, le=10 * 3600)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _serverless_captures_nothing_by_default(cls, value: Any) -> Any:
+        if (
+            isinstance(value, Mapping)
+            and value.get("serverless") is not None
+            and "data_capture_percent" not in value
+        ):
+            return {**value, "data_capture_percent": 0}
+        return value
 
     @model_validator(mode="after")
     def _alarms_need_canary(self) -> Endpoint:
         if self.rollback_alarms and self.canary is None:
             raise ValueError("rollback_alarms need a canary (blue/green traffic shifting)")
-        if self.serverless is not None and self.canary is not None:
-            raise ValueError("serverless endpoints do not support blue/green canary deployment")
+        if self.serverless is not None:
+            if self.canary is not None:
+                raise ValueError("serverless endpoints do not support blue/green canary deployment")
+            if self.data_capture_percent > 0:
+                raise ValueError(
+                    f"data_capture_percent {self.data_capture_percent}: serverless endpoints do "
+                    "not support data capture (AWS's serverless feature exclusions); set it to 0 "
+                    "or use instance_type"
+                )
+        names = [alarm.name for alarm in self.rollback_alarms]
+        if len(set(names)) != len(names):
+            raise ValueError(f"rollback_alarms name one alarm twice: {names}")
         return self
 
 
@@ -461,6 +525,16 @@ def resolve_models(countries: CountriesFile, path: Path) -> list[Model]:
                 f"'{model.prefix}/': give one of them its own data_prefix"
             )
         owners[model.prefix] = model.key
+    alarms: dict[str, str] = {}
+    for model in models:
+        for alarm in model.endpoint.rollback_alarms:
+            if alarm.name in alarms:
+                raise CountriesConfigError(
+                    f"{path}: models '{alarms[alarm.name]}' and '{model.key}' both name the "
+                    f"rollback alarm '{alarm.name}' (an alarm watches one endpoint): give "
+                    f"'{model.key}' endpoint.rollback_alarms of its own"
+                )
+            alarms[alarm.name] = model.key
     return models
 
 

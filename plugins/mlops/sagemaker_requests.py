@@ -46,6 +46,22 @@ def run_prefix(model: Model, run: RunIdentity) -> str:
     return f"{model.prefix}/runs/{run_digest(run.run_id, model.scheme)}"
 
 
+# A month of the data layout in an IAM key pattern ('?' is one character): 2000-01 to 2999-12, the
+# months the landing filters accept (mlops.events).
+MONTH_KEY_PATTERN = "2???-??"
+
+
+def sagemaker_output_prefixes(model: Model) -> dict[str, list[str]]:
+    """Where the model's SageMaker jobs and endpoint write, per bucket (``data``, ``model``), as
+    IAM key patterns: the execution role may write there and nowhere else (its labeled data,
+    code tables and golden sets stay read-only). Terraform reads them from the file
+    scripts/terraform_models.py writes; a test checks every request's outputs fall under them."""
+    return {
+        "data": [f"{model.prefix}/{MONTH_KEY_PATTERN}/predictions/"],
+        "model": [f"{model.prefix}/runs/", data_capture_prefix(model)],
+    }
+
+
 def golden_set_uris(settings: Settings, model: Model, code_table_version: str) -> dict[str, str]:
     """Where a model's golden set of ``code_table_version`` lives in the data bucket.
 
@@ -394,7 +410,12 @@ def model_request(
     run: RunIdentity,
     model_data_url: str,
 ) -> dict[str, Any]:
-    """SageMaker Model serving ``model_data_url`` with the inference image."""
+    """SageMaker Model serving ``model_data_url`` with the inference image.
+
+    A model whose endpoint is serverless gets no VpcConfig and no network isolation: Serverless
+    Inference supports neither (AWS's feature exclusions) and its endpoint serves this Model. Its
+    batch transforms therefore run outside the VPC too (docs/interfaces.md, "Serverless").
+    """
     request: dict[str, Any] = {
         "ModelName": _name(settings, model, "model", run),
         "PrimaryContainer": {
@@ -403,9 +424,11 @@ def model_request(
             "Environment": {"COUNTRY": model.country},
         },
         "ExecutionRoleArn": settings.sagemaker_execution_role_arn,
-        "EnableNetworkIsolation": settings.enable_network_isolation,
         "Tags": tags(model, run),
     }
+    if model.endpoint.serverless is not None:
+        return request
+    request["EnableNetworkIsolation"] = settings.enable_network_isolation
     return _with_vpc(request, settings)
 
 
@@ -752,7 +775,8 @@ def endpoint_config_request(
     if not profile.serverless:
         # KmsKeyId encrypts the ML storage volume; serverless endpoints reject it.
         request["KmsKeyId"] = settings.kms_key_arn
-    if profile.data_capture_percent > 0:
+    # Serverless endpoints have no data capture (the config refuses a percent for them).
+    if profile.data_capture_percent > 0 and not profile.serverless:
         request["DataCaptureConfig"] = {
             "EnableCapture": True,
             "InitialSamplingPercentage": profile.data_capture_percent,
@@ -778,7 +802,7 @@ def endpoint_request(
         "Tags": tags(model, run),
     }
     canary = model.endpoint.canary
-    if canary:
+    if canary and not model.endpoint.serverless:  # serverless: no blue/green traffic shifting
         deployment: dict[str, Any] = {
             "BlueGreenUpdatePolicy": {
                 "TrafficRoutingConfiguration": {
@@ -794,7 +818,7 @@ def endpoint_request(
         }
         if model.endpoint.rollback_alarms:
             deployment["AutoRollbackConfiguration"] = {
-                "Alarms": [{"AlarmName": name} for name in model.endpoint.rollback_alarms]
+                "Alarms": [{"AlarmName": alarm.name} for alarm in model.endpoint.rollback_alarms]
             }
         request["DeploymentConfig"] = deployment
     return request

@@ -1,8 +1,12 @@
-# The models that get landing queues: generated from include/config/countries.yaml by
+# What is made per model (landing queues, data capture expiry, the SageMaker role's output
+# prefixes, the canaries' rollback alarms): generated from include/config/countries.yaml by
 # scripts/terraform_models.py (tests/terraform fails when it is out of date).
 locals {
-  landing_models        = jsondecode(file("${path.root}/landing_models.json")).models
-  data_capture_prefixes = jsondecode(file("${path.root}/landing_models.json")).data_capture_prefixes
+  models_file           = jsondecode(file("${path.root}/landing_models.json"))
+  landing_models        = local.models_file.models
+  data_capture_prefixes = local.models_file.data_capture_prefixes
+  sagemaker_outputs     = local.models_file.sagemaker_outputs
+  endpoint_alarms       = local.models_file.endpoint_alarms
 }
 
 module "platform" {
@@ -32,6 +36,10 @@ module "platform" {
   landing_models              = local.landing_models
   data_capture_prefixes       = local.data_capture_prefixes
   data_capture_retention_days = var.data_capture_retention_days
+  sagemaker_outputs           = local.sagemaker_outputs
+  endpoint_alarms             = local.endpoint_alarms
+
+  key_administrator_arns = var.key_administrator_arns
 
   sns_subscriptions                 = var.sns_subscriptions
   winners_table_deletion_protection = var.winners_table_deletion_protection

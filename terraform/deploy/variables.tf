@@ -199,3 +199,13 @@ variable "code_version" {
   type        = string
   default     = "unknown"
 }
+
+variable "key_administrator_arns" {
+  description = "IAM roles or users that administer the project KMS key (key policy, grants, deletion); account data, set in account.tfvars. Nobody else can change the key's policy."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.key_administrator_arns) > 0
+    error_message = "key_administrator_arns must name at least one IAM principal, or nobody could change the key's policy."
+  }
+}

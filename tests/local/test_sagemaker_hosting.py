@@ -345,3 +345,83 @@ def test_stopping_a_transform_job_cuts_its_requests_and_ends_it_stopped(
         timeout=20,
     )
     assert job["TransformJobStatus"] == "Stopped"
+
+
+# ---------------------------------------------------------------- serverless (AWS's exclusions)
+def serverless_variant(model: str) -> dict:
+    return {
+        "VariantName": "primary",
+        "ModelName": model,
+        "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5},
+    }
+
+
+@pytest.fixture(scope="module")
+def serverless_models(sagemaker):
+    """Models a serverless variant may and may not serve (never deployed: no training needed)."""
+    container = {"Image": FIXTURE_IMAGE_URI, "ModelDataUrl": f"s3://{BUCKET}/sl/model.tar.gz"}
+    vpc = {"Subnets": ["subnet-0a1b2c3d"], "SecurityGroupIds": ["sg-0a1b2c3d"]}
+    for name, extra in (
+        ("sl-plain", {}),
+        ("sl-vpc", {"VpcConfig": vpc}),
+        ("sl-isolated", {"EnableNetworkIsolation": True}),
+    ):
+        sagemaker.create_model(
+            ModelName=name, PrimaryContainer=container, ExecutionRoleArn=ROLE, **extra
+        )
+    return "sl-plain"
+
+
+def test_a_plain_serverless_endpoint_config_is_accepted(sagemaker, serverless_models):
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="sl-ok", ProductionVariants=[serverless_variant("sl-plain")]
+    )
+    described = sagemaker.describe_endpoint_config(EndpointConfigName="sl-ok")
+    assert described["ProductionVariants"][0]["ServerlessConfig"]["MemorySizeInMB"] == 2048
+
+
+@pytest.mark.parametrize(
+    ("name", "model", "extra", "refused"),
+    [
+        (
+            "sl-capture",
+            "sl-plain",
+            {
+                "DataCaptureConfig": {
+                    "InitialSamplingPercentage": 20,
+                    "DestinationS3Uri": f"s3://{BUCKET}/capture/",
+                    "CaptureOptions": [{"CaptureMode": "Input"}],
+                }
+            },
+            "DataCaptureConfig (data capture)",
+        ),
+        ("sl-kms", "sl-plain", {"KmsKeyId": "alias/mlops"}, "KmsKeyId"),
+        ("sl-on-vpc", "sl-vpc", {}, "VpcConfig on model sl-vpc of variant primary"),
+        ("sl-on-isolated", "sl-isolated", {}, "network isolation on model sl-isolated"),
+    ],
+)
+def test_a_serverless_variant_refuses_what_serverless_inference_does_not_support(
+    sagemaker, serverless_models, name, model, extra, refused
+):
+    with pytest.raises(ClientError) as raised:
+        sagemaker.create_endpoint_config(
+            EndpointConfigName=name, ProductionVariants=[serverless_variant(model)], **extra
+        )
+    error = raised.value.response["Error"]
+    assert error["Code"] == "ValidationException"
+    assert (
+        f"CreateEndpointConfig {name}: serverless variant primary does not support"
+        in (error["Message"])
+    )
+    assert refused in error["Message"]
+    assert sagemaker.list_endpoint_configs(NameContains=name)["EndpointConfigs"] == []
+
+
+def test_a_serverless_variant_beside_another_variant_is_refused(sagemaker, serverless_models):
+    second = {**serverless_variant("sl-plain"), "VariantName": "second"}
+    with pytest.raises(ClientError) as raised:
+        sagemaker.create_endpoint_config(
+            EndpointConfigName="sl-two",
+            ProductionVariants=[serverless_variant("sl-plain"), second],
+        )
+    assert "multiple production variants" in raised.value.response["Error"]["Message"]

@@ -194,9 +194,9 @@ def test_no_two_filters_of_the_models_file_overlap(models_file):
 
 
 def test_deploy_root_reads_the_models_file_and_passes_it_to_the_platform():
-    assert _locals(DEPLOY / "main.tf")["landing_models"] == (
-        '${jsondecode(file("${path.root}/landing_models.json")).models}'
-    )
+    deploy_locals = _locals(DEPLOY / "main.tf")
+    assert deploy_locals["models_file"] == '${jsondecode(file("${path.root}/landing_models.json"))}'
+    assert deploy_locals["landing_models"] == "${local.models_file.models}"
     assert (
         _module_call(DEPLOY / "main.tf", "platform")["landing_models"] == "${local.landing_models}"
     )

@@ -387,3 +387,120 @@ def test_an_unknown_model_key_names_the_file(tmp_path):
 def test_dag_id_refuses_an_unknown_kind():
     with pytest.raises(ValueError, match="'cleanup' is not one of train, evaluate"):
         get_model("fr", DEFAULT_COUNTRIES).dag_id("cleanup")
+
+
+# ---------------------------------------------------------------- serverless endpoints
+def test_a_serverless_endpoint_captures_no_data_by_default(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        countries:
+          - {code: fr, code_table_version: v1, endpoint: {serverless: {memory_mb: 2048}}}
+          - {code: gb, code_table_version: v1}
+        """,
+    )
+    fr, gb = load_models(path)
+    assert fr.endpoint.data_capture_percent == 0
+    assert gb.endpoint.data_capture_percent == 20
+
+
+def test_data_capture_on_a_serverless_endpoint_is_refused_naming_country_and_field(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        countries:
+          - code: fr
+            code_table_version: v1
+            endpoint: {serverless: {memory_mb: 2048}, data_capture_percent: 20}
+        """,
+    )
+    with pytest.raises(CountriesConfigError) as error:
+        load_models(path)
+    message = str(error.value)
+    assert f"{path}: country 'fr', field 'endpoint'" in message
+    assert "data_capture_percent 20: serverless endpoints do not support data capture" in message
+
+
+def test_a_scheme_going_serverless_under_a_capturing_country_is_refused_on_the_scheme(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        countries:
+          - code: de
+            code_table_version: v1
+            endpoint: {data_capture_percent: 50}
+            schemes:
+              batteries: {endpoint: {serverless: {memory_mb: 2048}}}
+        """,
+    )
+    with pytest.raises(
+        CountriesConfigError,
+        match=r"country 'de', scheme 'batteries', field 'endpoint'.*do not support data capture",
+    ):
+        load_models(path)
+
+
+def test_the_default_file_deploys_fr_serverless_without_capture_or_canary():
+    fr = get_model("fr", DEFAULT_COUNTRIES)
+    assert fr.endpoint.serverless is not None
+    assert fr.endpoint.data_capture_percent == 0
+    assert fr.endpoint.canary is None
+
+
+# ---------------------------------------------------------------- rollback alarms
+def test_rollback_alarms_say_what_they_watch(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        countries:
+          - code: de
+            code_table_version: v1
+            endpoint:
+              canary: {percent: 10}
+              rollback_alarms:
+                - {name: de-5xx, metric: errors}
+                - {name: de-latency, metric: latency, threshold: 250, evaluation_periods: 3}
+        """,
+    )
+    errors, latency = load_models(path)[0].endpoint.rollback_alarms
+    assert (errors.name, errors.metric, errors.alarm_threshold) == ("de-5xx", "errors", 1.0)
+    # ModelLatency is in microseconds.
+    assert (latency.alarm_threshold, latency.evaluation_periods) == (250_000.0, 3)
+
+
+def test_a_bare_alarm_name_is_refused_saying_what_to_write(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        countries:
+          - code: de
+            code_table_version: v1
+            endpoint: {canary: {percent: 10}, rollback_alarms: [de-5xx]}
+        """,
+    )
+    with pytest.raises(CountriesConfigError) as error:
+        load_models(path)
+    assert "field 'endpoint.rollback_alarms.0'" in str(error.value)
+    assert "{name: de-5xx, metric: errors|latency}" in str(error.value)
+
+
+def test_two_models_naming_one_rollback_alarm_are_refused(tmp_path):
+    # The scheme inherits the country's canary and alarms: one alarm would watch two endpoints.
+    path = write(
+        tmp_path,
+        """
+        countries:
+          - code: de
+            code_table_version: v1
+            endpoint:
+              canary: {percent: 10}
+              rollback_alarms: [{name: de-5xx, metric: errors}]
+            schemes:
+              batteries: {code_table_version: v1}
+        """,
+    )
+    with pytest.raises(CountriesConfigError) as error:
+        load_models(path)
+    assert "models 'de' and 'de-batteries' both name the rollback alarm 'de-5xx'" in str(
+        error.value
+    )

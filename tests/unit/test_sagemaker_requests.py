@@ -1,5 +1,7 @@
 """Every request the DAGs send passes botocore's own validation, for every configured model."""
 
+import re
+
 import botocore.session
 import pytest
 from botocore.validate import ParamValidator
@@ -144,10 +146,13 @@ def test_every_job_encrypts_volumes_and_outputs_with_the_project_key(model, sett
         if operation in ("CreateModel", "CreateModelPackage", "CreateEndpoint"):
             continue  # no volume or output of their own
         keys = kms_paths(request)
+        if operation == "CreateEndpointConfig" and model.endpoint.serverless:
+            # No volume, no capture: serverless endpoints take no KMS key (AWS's exclusions).
+            assert keys == [], operation
+            continue
         assert keys, f"{operation} has no KMS key"
         assert all(value == settings.kms_key_arn for _, value in keys), operation
-        if operation != "CreateEndpointConfig" or not model.endpoint.serverless:
-            assert any("Volume" in p or p == "KmsKeyId" for p, _ in keys), operation
+        assert any("Volume" in p or p == "KmsKeyId" for p, _ in keys), operation
 
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.key)
@@ -310,7 +315,7 @@ def test_canary_with_alarms_gives_blue_green_and_auto_rollback(settings, run):
     policy = request["DeploymentConfig"]["BlueGreenUpdatePolicy"]
     assert policy["TrafficRoutingConfiguration"]["Type"] == "CANARY"
     alarms = request["DeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"]
-    assert [a["AlarmName"] for a in alarms] == model.endpoint.rollback_alarms
+    assert [a["AlarmName"] for a in alarms] == [a.name for a in model.endpoint.rollback_alarms]
 
 
 def test_endpoint_config_captures_data_with_kms(settings, run):
@@ -401,3 +406,80 @@ def test_a_golden_transform_is_its_own_job_with_its_own_output(settings, run):
             test_features_uri="s3://x/",
             test_set="gold",
         )
+
+
+# ---------------------------------------------------------------- serverless (AWS's exclusions)
+SERVERLESS = next(m for m in MODELS if m.endpoint.serverless)
+
+
+def test_a_serverless_model_has_no_vpc_nor_network_isolation(vpc_settings, run):
+    request = requests.model_request(vpc_settings, SERVERLESS, run, MODEL_DATA)
+    assert "VpcConfig" not in request
+    assert "EnableNetworkIsolation" not in request
+    instance = next(m for m in MODELS if not m.endpoint.serverless)
+    assert "VpcConfig" in requests.model_request(vpc_settings, instance, run, MODEL_DATA)
+
+
+def test_a_serverless_endpoint_config_has_no_capture_kms_or_instances(settings, run):
+    # Built from a model whose section skipped validation: the builder itself never sends them.
+    endpoint = SERVERLESS.endpoint.model_copy(update={"data_capture_percent": 20})
+    model = SERVERLESS.model_copy(update={"endpoint": endpoint})
+    request = requests.endpoint_config_request(settings, model, run, model_name="m")
+    assert set(request) == {"EndpointConfigName", "ProductionVariants", "Tags"}
+    (variant,) = request["ProductionVariants"]
+    assert "ServerlessConfig" in variant
+    assert not {"InstanceType", "InitialInstanceCount"} & set(variant)
+
+
+def _iam_match(pattern: str, key: str) -> bool:
+    """IAM's wildcards: '*' any run of characters ('/' included), '?' exactly one."""
+    return (
+        re.fullmatch(
+            "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern), key
+        )
+        is not None
+    )
+
+
+def _output_uris(request) -> list[str]:
+    found = []
+
+    def walk(node, key=""):
+        if isinstance(node, dict):
+            for name, value in node.items():
+                walk(value, name)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item, key)
+        elif key in ("S3OutputPath", "DestinationS3Uri"):
+            found.append(node)
+
+    walk(request)
+    outputs = (request.get("ProcessingOutputConfig") or {}).get("Outputs", [])
+    found += [o["S3Output"]["S3Uri"] for o in outputs]
+    checkpoints = request.get("CheckpointConfig") or (
+        request.get("TrainingJobDefinition") or {}
+    ).get("CheckpointConfig")
+    if checkpoints:
+        found.append(checkpoints["S3Uri"])
+    return found
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.key)
+def test_every_output_falls_under_the_prefixes_the_execution_role_may_write(model, settings, run):
+    prefixes = requests.sagemaker_output_prefixes(model)
+    patterns = {
+        settings.data_bucket: [p + "*" for p in prefixes["data"]],
+        settings.model_bucket: [p + "*" for p in prefixes["model"]],
+    }
+    checked = 0
+    for operation, request in all_requests(settings, model, run):
+        for uri in _output_uris(request):
+            if uri.startswith("s3://b/"):
+                continue  # a placeholder of the test's own inputs
+            bucket, _, key = uri.removeprefix("s3://").partition("/")
+            assert any(_iam_match(p, key + "x") for p in patterns[bucket]), (operation, uri)
+            checked += 1
+    assert checked >= 8
+    labeled = f"{model.prefix}/{run.data_month}/labeled/part-0.jsonl"
+    assert not any(_iam_match(p, labeled) for p in patterns[settings.data_bucket])

@@ -1,4 +1,6 @@
-# The project key. Key administration is delegated to the account's IAM; cryptographic use is
+# The project key. Only the principals in var.key_administrator_arns administer it (policy, grants,
+# deletion); the account root gets no administration, so an IAM policy elsewhere in the account
+# cannot give anyone else kms:PutKeyPolicy or kms:CreateGrant on it. Cryptographic use is
 # allowed only when the call arrives through one of the services listed in var.via_services (so a
 # role that may use the key still cannot decrypt data outside those services), plus the
 # service principals that encrypt on their own behalf: CloudWatch Logs, S3 access logging, S3 event
@@ -15,7 +17,6 @@ locals {
   account    = "arn:${local.partition}:iam::${local.account_id}:root"
 
   via_service_endpoints = [for service in var.via_services : "${service}.${local.region}.amazonaws.com"]
-  admin_principals      = length(var.key_administrator_arns) > 0 ? var.key_administrator_arns : [local.account]
 }
 
 data "aws_iam_policy_document" "key" {
@@ -45,7 +46,21 @@ data "aws_iam_policy_document" "key" {
 
     principals {
       type        = "AWS"
-      identifiers = local.admin_principals
+      identifiers = var.key_administrator_arns
+    }
+  }
+
+  # Reading the key's metadata and policy stays with the account's IAM (a read-only plan role, the
+  # console): no administration, no cryptographic use.
+  statement {
+    sid       = "ReadKeyMetadataThroughIam"
+    effect    = "Allow"
+    resources = ["*"]
+    actions   = ["kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags"]
+
+    principals {
+      type        = "AWS"
+      identifiers = [local.account]
     }
   }
 

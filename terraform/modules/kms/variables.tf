@@ -26,13 +26,12 @@ variable "via_services" {
 }
 
 variable "key_administrator_arns" {
-  description = "IAM principals allowed to administer (not use) the key. Empty means the account root, i.e. IAM policies decide."
+  description = "IAM roles or users that administer (not use) the key: its policy, grants, rotation and deletion. Required and non-empty: they are the only ones who can change the key policy (the account root is not one of them; KMS refuses a policy that locks out its caller)."
   type        = list(string)
-  default     = []
 
   validation {
-    condition     = alltrue([for arn in var.key_administrator_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:", arn))])
-    error_message = "key_administrator_arns must be IAM ARNs (arn:aws:iam::<account>:...)."
+    condition     = length(var.key_administrator_arns) > 0 && alltrue([for arn in var.key_administrator_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/", arn))])
+    error_message = "key_administrator_arns must name at least one IAM role or user ARN (arn:aws:iam::<account>:role/<name>); not the account root, whose IAM policies would then decide."
   }
 }
 

@@ -2,9 +2,13 @@
 # two AZs, gateway endpoints for S3 and DynamoDB, interface endpoints for every other AWS API the
 # workloads call, VPC flow logs, and the security groups of the workloads. With create_vpc = false
 # the same security groups (and, optionally, endpoints) are placed in a VPC you bring.
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
 data "aws_region" "current" {}
 
 locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
   region     = data.aws_region.current.region
   vpc_id     = var.create_vpc ? aws_vpc.this[0].id : var.vpc_id
   vpc_cidr   = var.create_vpc ? aws_vpc.this[0].cidr_block : var.vpc_cidr_block
@@ -16,6 +20,11 @@ locals {
   create_endpoints  = var.create_vpc || var.create_vpc_endpoints
   interface_service = local.create_endpoints ? toset(var.interface_endpoint_services) : toset([])
   gateway_service   = local.create_endpoints ? toset(["s3", "dynamodb"]) : toset([])
+  # Each interface endpoint passes its own service's actions: the IAM prefix is the service name's
+  # first part (sagemaker.runtime: sagemaker, ecr.dkr: ecr), but monitoring's is cloudwatch.
+  interface_action_prefixes = {
+    for service in local.interface_service : service => (split(".", service)[0] == "monitoring" ? "cloudwatch" : split(".", service)[0])
+  }
 }
 
 resource "aws_vpc" "this" {
@@ -202,6 +211,89 @@ resource "aws_vpc_security_group_ingress_rule" "endpoints_https" {
   cidr_ipv4         = local.vpc_cidr
 }
 
+# Endpoint policies: what may pass through each endpoint, on top of the callers' IAM. S3: this
+# account's principals on the project's buckets, and the bucket ECR serves image layers from
+# (an image pull through the ecr.dkr endpoint downloads its layers from it); DynamoDB: this
+# account's principals on this account's tables; interface endpoints: this account's principals
+# on this account's resources (or on none, for calls without a resource).
+data "aws_iam_policy_document" "s3_endpoint" {
+  statement {
+    sid       = "ProjectBuckets"
+    actions   = ["s3:*"]
+    resources = concat(var.s3_bucket_arns, [for arn in var.s3_bucket_arns : "${arn}/*"])
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:PrincipalAccount"
+      values   = [local.account_id]
+    }
+  }
+
+  statement {
+    sid       = "EcrImageLayers"
+    actions   = ["s3:GetObject"]
+    resources = ["arn:${local.partition}:s3:::prod-${local.region}-starport-layer-bucket/*"]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "dynamodb_endpoint" {
+  statement {
+    sid       = "AccountTables"
+    actions   = ["dynamodb:*"]
+    resources = ["arn:${local.partition}:dynamodb:${local.region}:${local.account_id}:table/*"]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:PrincipalAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "interface_endpoint" {
+  for_each = local.interface_service
+
+  statement {
+    sid       = "AccountPrincipalsOnAccountResources"
+    actions   = ["${local.interface_action_prefixes[each.value]}:*"]
+    resources = ["*"] # scoped to this account's resources by the condition below
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:PrincipalAccount"
+      values   = [local.account_id]
+    }
+
+    # IfExists: calls that name no resource (GetAuthorizationToken, PutMetricData) carry no
+    # aws:ResourceAccount.
+    condition {
+      test     = "StringEqualsIfExists"
+      variable = "aws:ResourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
 resource "aws_vpc_endpoint" "gateway" {
   for_each = local.gateway_service
 
@@ -209,6 +301,7 @@ resource "aws_vpc_endpoint" "gateway" {
   service_name      = "com.amazonaws.${local.region}.${each.value}"
   vpc_endpoint_type = "Gateway"
   route_table_ids   = local.route_table_ids
+  policy            = each.value == "s3" ? data.aws_iam_policy_document.s3_endpoint.json : data.aws_iam_policy_document.dynamodb_endpoint.json
   tags              = merge(var.tags, { Name = "${var.name}-${each.value}" })
 }
 
@@ -221,6 +314,7 @@ resource "aws_vpc_endpoint" "interface" {
   subnet_ids          = local.subnet_ids
   security_group_ids  = [aws_security_group.endpoints[0].id]
   private_dns_enabled = true
+  policy              = data.aws_iam_policy_document.interface_endpoint[each.key].json
   tags                = merge(var.tags, { Name = "${var.name}-${each.value}" })
 }
 

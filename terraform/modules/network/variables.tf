@@ -95,6 +95,16 @@ variable "interface_endpoint_services" {
   }
 }
 
+variable "s3_bucket_arns" {
+  description = "The project's buckets: the S3 gateway endpoint's policy lets this account's principals reach these (and ECR's image-layer bucket) and no other bucket."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.s3_bucket_arns) > 0 && alltrue([for arn in var.s3_bucket_arns : can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9.-]+$", arn))])
+    error_message = "s3_bucket_arns must be a non-empty list of bucket ARNs (arn:aws:s3:::<bucket>)."
+  }
+}
+
 variable "kms_key_arn" {
   description = "ARN of the project KMS key (encrypts the flow-log group)."
   type        = string

@@ -59,6 +59,7 @@ module "kms" {
   source = "../kms"
 
   alias                    = local.env_name
+  key_administrator_arns   = var.key_administrator_arns
   event_source_bucket_arns = [local.data_bucket_arn]
   tags                     = local.tags
 }
@@ -119,6 +120,7 @@ module "network" {
   vpc_id                     = var.vpc_id
   private_subnet_ids         = var.private_subnet_ids
   private_route_table_ids    = var.private_route_table_ids
+  s3_bucket_arns             = [module.data_bucket.arn, module.model_bucket.arn, module.mwaa_source_bucket.arn]
   kms_key_arn                = module.kms.key_arn
   tags                       = local.tags
 }
@@ -141,6 +143,10 @@ module "sagemaker_execution_role" {
   name                = "${local.env_name}-sagemaker-execution"
   name_prefix         = var.name_prefix
   bucket_arns         = [module.data_bucket.arn, module.model_bucket.arn]
+  data_bucket_arn     = module.data_bucket.arn
+  model_bucket_arn    = module.model_bucket.arn
+  data_output_keys    = distinct(flatten([for outputs in values(var.sagemaker_outputs) : outputs.data]))
+  model_output_keys   = distinct(flatten([for outputs in values(var.sagemaker_outputs) : outputs.model]))
   ecr_repository_arns = [for repo in values(local.images) : module.ecr.repository_arns[repo]]
   kms_key_arn         = module.kms.key_arn
   vpc_id              = module.network.vpc_id
@@ -176,6 +182,15 @@ module "landing_events" {
   alarm_topic_arn         = module.notifications.topic_arn
   max_message_age_seconds = var.landing_max_message_age_seconds
   tags                    = local.tags
+}
+
+module "endpoint_alarms" {
+  source = "../endpoint_alarms"
+
+  name_prefix     = var.name_prefix
+  alarms          = var.endpoint_alarms
+  alarm_topic_arn = module.notifications.topic_arn
+  tags            = local.tags
 }
 
 module "mwaa" {

@@ -395,3 +395,33 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "sagemaker_outputs" {
+  description = "Per model key: the key patterns its SageMaker jobs and endpoint write under, in the data and in the model bucket (terraform/deploy/landing_models.json, written by scripts/terraform_models.py). The SageMaker execution role may write nowhere else."
+  type = map(object({
+    data  = list(string)
+    model = list(string)
+  }))
+}
+
+variable "endpoint_alarms" {
+  description = "Per alarm name: the rollback alarm a model's canary deployment watches (terraform/deploy/landing_models.json, written by scripts/terraform_models.py from the countries file's endpoint.rollback_alarms)."
+  type = map(object({
+    model_key          = string
+    variant_name       = string
+    metric             = string
+    threshold          = number
+    evaluation_periods = number
+  }))
+  default = {}
+}
+
+variable "key_administrator_arns" {
+  description = "IAM principals that administer the project KMS key (at least one)."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.key_administrator_arns) > 0
+    error_message = "key_administrator_arns must name at least one IAM principal."
+  }
+}

@@ -1,5 +1,6 @@
-# The role SageMaker assumes for every job, model and endpoint of the project: read/write its own
-# buckets, pull its own images, use the project key, write its own logs and metrics, and manage the
+# The role SageMaker assumes for every job, model and endpoint of the project: read its own
+# buckets and write only under the prefixes its jobs write (never the labeled data, code tables or
+# golden sets), pull its own images, use the project key, write its own logs and metrics, and manage the
 # network interfaces of VPC-attached jobs.
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -43,9 +44,20 @@ data "aws_iam_policy_document" "permissions" {
   }
 
   statement {
-    sid       = "ReadWriteProjectObjects"
-    actions   = ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"]
+    sid       = "ReadProjectObjects"
+    actions   = ["s3:GetObject"]
     resources = [for arn in var.bucket_arns : "${arn}/*"]
+  }
+
+  # Where the jobs and endpoints write (mlops.sagemaker_requests.sagemaker_output_prefixes): run
+  # artifacts and data capture in the model bucket, each month's predictions in the data bucket.
+  statement {
+    sid     = "WriteJobOutputs"
+    actions = ["s3:PutObject", "s3:AbortMultipartUpload"]
+    resources = concat(
+      [for key in var.data_output_keys : "${var.data_bucket_arn}/${key}*"],
+      [for key in var.model_output_keys : "${var.model_bucket_arn}/${key}*"],
+    )
   }
 
   statement {

@@ -19,12 +19,52 @@ variable "name_prefix" {
 }
 
 variable "bucket_arns" {
-  description = "ARNs of the buckets jobs read from and write to (data and model buckets)."
+  description = "ARNs of the buckets jobs list and read (data and model buckets); they write only under data_output_keys and model_output_keys."
   type        = list(string)
 
   validation {
     condition     = length(var.bucket_arns) > 0 && alltrue([for arn in var.bucket_arns : can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9.-]+$", arn))])
     error_message = "bucket_arns must be a non-empty list of bucket ARNs (arn:aws:s3:::<bucket>)."
+  }
+}
+
+variable "data_bucket_arn" {
+  description = "ARN of the data bucket (labeled and unlabeled months, code tables, golden sets, predictions)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9.-]+$", var.data_bucket_arn))
+    error_message = "data_bucket_arn must be a bucket ARN (arn:aws:s3:::<bucket>)."
+  }
+}
+
+variable "model_bucket_arn" {
+  description = "ARN of the model bucket (run artifacts, data capture)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9.-]+$", var.model_bucket_arn))
+    error_message = "model_bucket_arn must be a bucket ARN (arn:aws:s3:::<bucket>)."
+  }
+}
+
+variable "data_output_keys" {
+  description = "Key patterns in the data bucket the jobs write under (IAM wildcards; e.g. de/2???-??/predictions/): every other key of the data bucket stays read-only to the role."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.data_output_keys) > 0 && alltrue([for key in var.data_output_keys : can(regex("^[A-Za-z0-9._?-][A-Za-z0-9._/?-]*/$", key))])
+    error_message = "data_output_keys must be a non-empty list of key prefixes ending in / (no '*': a prefix, not the whole bucket)."
+  }
+}
+
+variable "model_output_keys" {
+  description = "Key patterns in the model bucket the jobs and endpoints write under (e.g. de/runs/, de/data-capture/)."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.model_output_keys) > 0 && alltrue([for key in var.model_output_keys : can(regex("^[A-Za-z0-9._?-][A-Za-z0-9._/?-]*/$", key))])
+    error_message = "model_output_keys must be a non-empty list of key prefixes ending in / (no '*': a prefix, not the whole bucket)."
   }
 }
 

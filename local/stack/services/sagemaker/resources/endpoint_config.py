@@ -59,6 +59,7 @@ class EndpointConfigs(Family):
                         f'Could not find model "{model_arn}" '
                         f"for production variant {variant['VariantName']}."
                     )
+            self._refuse_serverless_exclusions(request)
             config = EndpointConfig(
                 self.lock,
                 {**without(request, "Tags"), "EndpointConfigArn": arn, "CreationTime": now()},
@@ -66,6 +67,42 @@ class EndpointConfigs(Family):
             self.configs.add(config, already_exists)
             self.tags.tag(arn, request.get("Tags"))
         return {"EndpointConfigArn": arn}
+
+    def _refuse_serverless_exclusions(self, request: dict[str, Any]) -> None:
+        """What SageMaker Serverless Inference does not support (AWS's feature exclusions), of
+        what an endpoint config and its models can ask for: refused as SageMaker refuses it."""
+        variants = request["ProductionVariants"]
+        serverless = [v["VariantName"] for v in variants if v.get("ServerlessConfig")]
+        if not serverless:
+            return
+        name = request["EndpointConfigName"]
+        refused = [
+            (len(variants) > 1, "multiple production variants"),
+            (bool(request.get("DataCaptureConfig")), "DataCaptureConfig (data capture)"),
+            (bool(request.get("KmsKeyId")), "KmsKeyId"),
+        ]
+        for variant in variants:
+            if variant["VariantName"] not in serverless:
+                continue
+            refused.append(
+                (
+                    bool(variant.get("InstanceType")),
+                    f"InstanceType on variant {variant['VariantName']}",
+                )
+            )
+            model = self.models.snapshot(variant["ModelName"])
+            where = f"model {variant['ModelName']} of variant {variant['VariantName']}"
+            refused += [
+                (bool(model.get("VpcConfig")), f"VpcConfig on {where}"),
+                (bool(model.get("EnableNetworkIsolation")), f"network isolation on {where}"),
+                (len(model.get("Containers") or []) > 1, f"an inference pipeline as {where}"),
+            ]
+        unsupported = [what for present, what in refused if present]
+        if unsupported:
+            raise ValidationError(
+                f"CreateEndpointConfig {name}: serverless variant {', '.join(serverless)} does "
+                f"not support {'; '.join(unsupported)}"
+            )
 
     def describe_endpoint_config(self, request: dict[str, Any]) -> dict[str, Any]:
         return self.snapshot(request["EndpointConfigName"])
