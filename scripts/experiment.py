@@ -29,6 +29,7 @@ import argparse
 import functools
 import getpass
 import os
+import re
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -38,10 +39,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "plugins"))
 
-from mlops.config import CountriesConfigError, Model, get_model  # noqa: E402
+from mlops.config import CountriesConfigError, Model, Training, get_model  # noqa: E402
 from mlops.naming import RunIdentity, model_package_group_name  # noqa: E402
 from mlops.sagemaker_requests import training_request  # noqa: E402
 from mlops.settings import Settings, SettingsError, parse_settings  # noqa: E402
+from pydantic import ValidationError  # noqa: E402
 
 SETTINGS_FILE_ENV = "MLOPS_SETTINGS_FILE"
 DEFAULT_SETTINGS_FILE = ROOT / "include" / "config" / "settings.local.json"
@@ -53,6 +55,8 @@ SDK_CONFIG = {
 MANAGED_BY = "mlops-experiment"
 APPROVAL_DESCRIPTION_MAX = 1024
 STATUSES = {"approve": "Approved", "reject": "Rejected"}
+EXPERIMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 class ExperimentError(RuntimeError):
@@ -194,8 +198,9 @@ def set_status(
 
 
 # ---------------------------------------------------------------- experiments
-def source_channels(settings: Settings, job_name: str) -> dict[str, str]:
-    """Channel name → S3 URI of a previous training job (``sagemaker.core`` ``TrainingJob``)."""
+def source_data(settings: Settings, job_name: str) -> tuple[dict[str, str], str]:
+    """A previous training job's channels (name → S3 URI) and data month (``sagemaker.core``
+    ``TrainingJob``)."""
     from botocore.exceptions import ClientError
     from sagemaker.core.resources import TrainingJob
 
@@ -203,7 +208,7 @@ def source_channels(settings: Settings, job_name: str) -> dict[str, str]:
         job = TrainingJob.get(job_name, session=boto_session(settings), region=settings.region)
     except ClientError as exc:
         raise ExperimentError(
-            f"--data-from {job_name}: {exc.response['Error'].get('Message', exc)}"
+            f"training job {job_name}: {exc.response['Error'].get('Message', exc)}"
         ) from None
     channels = {
         channel.channel_name: channel.data_source.s3_data_source.s3_uri
@@ -211,8 +216,9 @@ def source_channels(settings: Settings, job_name: str) -> dict[str, str]:
     }
     missing = {"train", "validation"} - channels.keys()
     if missing:
-        raise ExperimentError(f"--data-from {job_name}: the job has no {sorted(missing)} channel")
-    return channels
+        raise ExperimentError(f"training job {job_name} has no {sorted(missing)} channel")
+    month = (_assigned(job.hyper_parameters) or {}).get("data_month", "unknown")
+    return channels, str(month)
 
 
 def newest_training_job(settings: Settings, model: Model) -> str:
@@ -226,6 +232,21 @@ def newest_training_job(settings: Settings, model: Model) -> str:
     )
 
 
+def with_instance_type(model: Model, instance_type: str | None) -> Model:
+    """The model trained on another instance type, validated as the countries file's field is
+    (the instance's accelerator also picks the image)."""
+    if not instance_type:
+        return model
+    try:
+        training = Training.model_validate(
+            model.training.model_dump() | {"instance_type": instance_type}
+        )
+    except ValidationError as exc:
+        problem = exc.errors()[0]["msg"]
+        raise ExperimentError(f"--instance-type '{instance_type}': {problem}") from None
+    return model.model_copy(update={"training": training})
+
+
 def experiment_request(
     settings: Settings,
     model: Model,
@@ -235,13 +256,9 @@ def experiment_request(
     train_uri: str,
     validation_uri: str,
     overrides: dict[str, str],
-    instance_type: str | None = None,
 ) -> dict[str, Any]:
     """The ``train`` DAG's training request for this model, with the experiment's changes."""
     run = RunIdentity(run_id=f"experiment/{name}", data_month=data_month, code_version="experiment")
-    if instance_type:
-        training = model.training.model_copy(update={"instance_type": instance_type})
-        model = model.model_copy(update={"training": training})
     request = training_request(settings, model, run, train_uri, validation_uri, tuned=overrides)
     request["Tags"] = [
         *(t for t in request["Tags"] if t["Key"] != "managed_by"),
@@ -323,14 +340,13 @@ def launch(
     data_month: str,
     channels: dict[str, str],
     overrides: dict[str, str],
-    instance_type: str | None = None,
     wait: bool = True,
     logs: bool = False,
     timeout: int | None = None,
     poll: int = 5,
 ) -> Any:
     """Start the experiment's training job; with ``wait``, until it ends. Returns the job."""
-    from sagemaker.core.utils.exceptions import FailedStatusError
+    from sagemaker.core.utils.exceptions import FailedStatusError, TimeoutExceededError
     from sagemaker.train.configs import InputData
 
     request = experiment_request(
@@ -341,7 +357,6 @@ def launch(
         train_uri=channels["train"],
         validation_uri=channels["validation"],
         overrides=overrides,
-        instance_type=instance_type,
     )
     trainer = model_trainer(
         settings, request, base_job_name=f"{settings.name_prefix}-{model.key}-x"
@@ -363,7 +378,9 @@ def launch(
         try:
             job.wait(poll=poll, timeout=timeout, logs=logs)
         except FailedStatusError:
-            job.refresh()
+            job.refresh()  # Failed or Stopped: describe_job prints why
+        except TimeoutExceededError:
+            job.refresh()  # still running: it keeps its own StoppingCondition
     return job
 
 
@@ -449,18 +466,17 @@ def build_parser() -> argparse.ArgumentParser:
 def _channels(
     args: argparse.Namespace, settings: Settings, model: Model
 ) -> tuple[dict[str, str], str]:
+    """The experiment's data and its month, from the flags (see ``launch --help``)."""
+    if args.data_month and not MONTH.match(args.data_month):
+        raise ExperimentError(f"--data-month '{args.data_month}': expected YYYY-MM")
     if args.train or args.validation:
         if not (args.train and args.validation) or args.data_from:
             raise ExperimentError("launch: give --train and --validation together, or --data-from")
-        return {"train": args.train, "validation": args.validation}, args.data_month or "unknown"
-    job_name = args.data_from or newest_training_job(settings, model)
-    from sagemaker.core.resources import TrainingJob
-
-    month = args.data_month
-    if not month:
-        job = TrainingJob.get(job_name, session=boto_session(settings), region=settings.region)
-        month = (_assigned(job.hyper_parameters) or {}).get("data_month", "unknown")
-    return source_channels(settings, job_name), str(month)
+        if not args.data_month:
+            raise ExperimentError("launch: --train/--validation need --data-month (YYYY-MM)")
+        return {"train": args.train, "validation": args.validation}, args.data_month
+    channels, month = source_data(settings, args.data_from or newest_training_job(settings, model))
+    return channels, args.data_month or month
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -470,8 +486,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         model = find_model(args.model)
         if args.command == "launch":
             overrides = parse_overrides(args.overrides)
-            channels, month = _channels(args, settings, model)
+            model = with_instance_type(model, args.instance_type)
             name = args.name or f"{getpass.getuser()}-{datetime.now(UTC):%Y%m%d%H%M%S}"
+            if not EXPERIMENT_NAME.match(name):
+                raise ExperimentError(
+                    f"--name '{name}': 1-64 letters, digits, '.', '_' or '-', starting with a "
+                    "letter or digit (it is a tag value)"
+                )
+            channels, month = _channels(args, settings, model)
             job = launch(
                 settings,
                 model,
@@ -479,14 +501,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 data_month=month,
                 channels=channels,
                 overrides=overrides,
-                instance_type=args.instance_type,
                 wait=not args.no_wait,
                 logs=args.logs,
                 timeout=args.timeout,
                 poll=args.poll,
             )
             print(describe_job(job))
-            return 0 if job.training_job_status in ("Completed", "InProgress") else 1
+            expected = ("InProgress", "Completed") if args.no_wait else ("Completed",)
+            return 0 if job.training_job_status in expected else 1
         if args.command == "packages":
             found = list_packages(settings, model, args.status)
             print(f"{group_name(settings, model)}: {len(found)} version(s)")

@@ -146,10 +146,22 @@ def test_launch_trains_the_models_image_with_the_overrides_on_its_newest_version
     assert tags["country"] == "gb"
 
 
-def test_launch_refuses_an_override_that_is_not_name_equals_value(settings_file, capsys):
-    code, _, err = run_tool(settings_file, capsys, "launch", MODEL, "--set", "alpha")
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--set", "alpha"], "--set 'alpha': expected NAME=VALUE"),
+        (["--name", "a b!"], "--name 'a b!': 1-64 letters"),
+        (["--train", "s3://b/t/", "--validation", "s3://b/v/"], "need --data-month (YYYY-MM)"),
+        (["--train", "s3://b/t/"], "give --train and --validation together"),
+        (["--data-month", "2026-13"], "--data-month '2026-13': expected YYYY-MM"),
+        (["--data-from", "no-such-job"], "training job no-such-job: "),
+        (["--instance-type", "m5.xlarge"], "--instance-type 'm5.xlarge': String should match"),
+    ],
+)
+def test_launch_refuses_what_it_cannot_run_naming_the_flag(settings_file, capsys, flags, message):
+    code, _, err = run_tool(settings_file, capsys, "launch", MODEL, *flags)
     assert code == 2
-    assert "--set 'alpha': expected NAME=VALUE" in err
+    assert message in err
 
 
 def test_launch_names_a_model_the_countries_file_lacks(settings_file, capsys):
