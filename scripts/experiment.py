@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import functools
 import getpass
+import logging
 import os
 import re
 import sys
@@ -481,6 +482,10 @@ def _channels(
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    if getattr(args, "logs", False):
+        # The SDK logs the job's CloudWatch lines at INFO from its resources module.
+        logging.getLogger("sagemaker.core.resources").setLevel(logging.INFO)
     try:
         settings = load_settings_file(args.settings)
         model = find_model(args.model)

@@ -95,7 +95,7 @@ def run_tool(settings_file, capsys, *argv: str) -> tuple[int, str, str]:
 
 
 def test_launch_trains_the_models_image_with_the_overrides_on_its_newest_versions_data(
-    aws, settings, settings_file, registered, capsys
+    aws, settings, settings_file, registered, capsys, caplog
 ):
     code, out, err = run_tool(
         settings_file,
@@ -108,6 +108,7 @@ def test_launch_trains_the_models_image_with_the_overrides_on_its_newest_version
         "max_iter=20",
         "--name",
         "alpha-sweep",
+        "--logs",
         "--poll",
         "1",
         "--timeout",
@@ -137,6 +138,8 @@ def test_launch_trains_the_models_image_with_the_overrides_on_its_newest_version
     metrics = {m["MetricName"] for m in job["FinalMetricDataList"]}
     assert "validation:macro_f1" in metrics
     assert "validation:macro_f1 = " in out
+    # --logs: the SDK streamed the job's CloudWatch log, where the image prints its metrics.
+    assert "validation:macro_f1=" in caplog.text
     tags = {
         t["Key"]: t["Value"]
         for t in aws.client("sagemaker").list_tags(ResourceArn=job["TrainingJobArn"])["Tags"]
