@@ -11,8 +11,10 @@ VENV := .venv
 VENV_ML := .venv-ml
 VENV_CHECKOV := .venv-checkov
 VENV_TOOLS := .venv-tools
+VENV_SDK := .venv-sdk
 PY := $(VENV)/bin/python
 PY_ML := $(VENV_ML)/bin/python
+PY_SDK := $(VENV_SDK)/bin/python
 TOOLS := $(VENV_TOOLS)/bin
 UV := $(TOOLS)/uv
 ML_REQUIREMENTS := docker/processing/requirements.txt docker/training/requirements.txt docker/inference/requirements.txt docker/requirements-test.txt
@@ -28,7 +30,7 @@ PYTEST_ARGS ?=
 export MLOPS_ML_PYTHON := $(abspath $(PY_ML))
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv venv-ml venv-checkov venv-tools node-tools lock test lint demo airflow bench bundle clean
+.PHONY: help venv venv-ml venv-checkov venv-tools venv-sdk experiment node-tools lock test lint demo airflow bench bundle clean
 
 help:
 	@echo "make demo    - run the whole pipeline locally (train, evaluate, deploy, batch inference) for every model of 3 countries (DE with its batteries scheme, FR, GB) x 2 months"
@@ -38,6 +40,7 @@ help:
 	@echo "make bench   - measure parse times, image throughput, demo wall time (writes bench/results.json)"
 	@echo "make bundle  - write dist/mwaa/ exactly as MWAA takes it"
 	@echo "make airflow - airflow standalone wired to the local AWS + SageMaker stack"
+	@echo "make experiment ARGS=... - launch/list/approve/reject with the SageMaker Python SDK (scripts/experiment.py)"
 
 # venv_install(venv dir, lock file, extra installer options): a fresh or existing venv holding
 # exactly the lock. Stamp files re-run it whenever the lock changes; flock keeps parallel
@@ -90,6 +93,10 @@ $(VENV_CHECKOV)/.stamp: locks/venv-checkov.txt $(VENV_TOOLS)/.stamp
 	$(call venv_install,$(VENV_CHECKOV),locks/venv-checkov.txt,)
 	@touch $@
 
+$(VENV_SDK)/.stamp: locks/venv-sdk.txt $(VENV_TOOLS)/.stamp
+	$(call venv_install,$(VENV_SDK),locks/venv-sdk.txt,)
+	@touch $@
+
 # HCL's own formatter (WASM, npm) for the Terraform format check.
 terraform/tools/node_modules/.stamp: terraform/tools/package.json terraform/tools/package-lock.json
 	cd terraform/tools && npm ci --silent --no-audit --no-fund
@@ -100,6 +107,8 @@ venv: $(VENV)/.stamp
 venv-ml: $(VENV_ML)/.stamp
 # checkov (tests/terraform) lives apart: its pins clash with Airflow's.
 venv-checkov: $(VENV_CHECKOV)/.stamp
+# The SageMaker Python SDK v3 (scripts/experiment.py): its pins clash with MWAA's constraints.
+venv-sdk: $(VENV_SDK)/.stamp
 node-tools: terraform/tools/node_modules/.stamp
 
 # Locks, one per environment, for Linux x86_64 and the local Python 3.11. The Airflow side is
@@ -113,6 +122,7 @@ lock: $(VENV_TOOLS)/.stamp
 	$(UV) pip compile -q --generate-hashes --python-version 3.11 $(LOCK_OPTIONS) -o locks/venv.txt -c $(MWAA_CONSTRAINTS) requirements-dev.txt
 	$(UV) pip compile -q --generate-hashes --python-version 3.11 $(LOCK_OPTIONS) -o locks/venv-ml.txt $(FIND_TORCH) $(ML_REQUIREMENTS)
 	$(UV) pip compile -q --generate-hashes --python-version 3.11 $(LOCK_OPTIONS) -o locks/venv-checkov.txt terraform/requirements-checkov.txt
+	$(UV) pip compile -q --generate-hashes --python-version 3.11 $(LOCK_OPTIONS) -o locks/venv-sdk.txt requirements-sdk.txt
 	$(UV) pip compile -q --python-version 3.12 $(LOCK_OPTIONS) -o locks/mwaa-py312.txt -c $(MWAA_CONSTRAINTS) \
 	  <(grep -v '^--constraint' requirements.txt; grep -E '^apache-airflow(-providers-amazon)?==' requirements-dev.txt)
 
@@ -124,10 +134,17 @@ lint: venv-tools venv node-tools
 	find docker -name 'Dockerfile*' -print0 | xargs -0 -r $(TOOLS)/hadolint
 	node terraform/tools/hcl_format.mjs --check
 
-# Two environments, as in production: the Airflow side (.venv) and the images (.venv-ml).
-test: venv venv-ml venv-checkov venv-tools node-tools
+# Two environments, as in production: the Airflow side (.venv) and the images (.venv-ml); then
+# the SDK tool's tests from .venv-sdk (they start the local stack from .venv as a subprocess).
+test: venv venv-ml venv-checkov venv-tools venv-sdk node-tools
 	$(PY_ML) -m pytest tests/images $(PYTEST_ARGS)
-	$(PY) -m pytest --ignore=tests/images $(PYTEST_ARGS)
+	$(PY) -m pytest --ignore=tests/images --ignore=tests/sdk $(PYTEST_ARGS)
+	$(PY_SDK) -m pytest tests/sdk $(PYTEST_ARGS)
+
+# Data scientists' experiments and registry chores on the SageMaker Python SDK v3, e.g.
+# make experiment ARGS="launch gb --set alpha=0.0001"   (scripts/experiment.py --help)
+experiment: venv-sdk
+	$(PY_SDK) scripts/experiment.py $(ARGS)
 
 bundle: venv
 	$(PY) scripts/bundle_mwaa.py dist/mwaa

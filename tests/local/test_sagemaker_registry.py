@@ -93,3 +93,19 @@ def test_tagging_an_unknown_resource_is_resource_not_found(sagemaker, stack):
     with pytest.raises(ClientError) as raised:
         sagemaker.add_tags(ResourceArn=arn, Tags=[{"Key": "k", "Value": "v"}])
     assert raised.value.response["Error"]["Code"] == "ResourceNotFound"
+
+
+def test_a_listed_versioned_package_is_named_by_its_arn_only(sagemaker):
+    """As SageMaker lists versioned packages: a client that describes what it lists by the
+    summary's ModelPackageName (the Python SDK v3's ModelPackage.get_all) falls back to the ARN."""
+    sagemaker.create_model_package_group(ModelPackageGroupName="reg-gb")
+    arn = sagemaker.create_model_package(
+        ModelPackageGroupName="reg-gb", InferenceSpecification=INFERENCE
+    )["ModelPackageArn"]
+    listed = sagemaker.list_model_packages(ModelPackageGroupName="reg-gb")
+    assert_valid_output("ListModelPackages", listed)
+    (summary,) = listed["ModelPackageSummaryList"]
+    assert summary["ModelPackageArn"] == arn
+    assert "ModelPackageName" not in summary
+    assert summary["ModelPackageGroupName"] == "reg-gb"
+    assert summary["ModelPackageVersion"] == 1

@@ -41,8 +41,9 @@ class ModelPackage(Resource):
     NAME_KEY = "ModelPackageName"
     ARN_KEY = "ModelPackageArn"
     STATUS_KEY = "ModelPackageStatus"
+    # No ModelPackageName: SageMaker's summaries of versioned packages carry only the ARN (the
+    # Python SDK describes a listed package by its name when one is there, by its ARN otherwise).
     SUMMARY_KEYS = (
-        "ModelPackageName",
         "ModelPackageGroupName",
         "ModelPackageVersion",
         "ModelPackageArn",
