@@ -429,6 +429,7 @@ def main(argv: list[str] | None = None) -> int:
         "--models", help="train the models here, or reuse those trained here (default: per run)"
     )
     parser.add_argument("--result", default=str(RESULT), help="where the figures go")
+    parser.add_argument("--note", default="", help="how the machine was (kept with the figures)")
     args = parser.parse_args(argv)
     cores = os.cpu_count() or 1
     image_harness.PYTHON = ML_PYTHON
@@ -438,6 +439,7 @@ def main(argv: list[str] | None = None) -> int:
             "python": platform.python_version(),
             "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
         },
+        "note": args.note,
         "goal": {"end_to_end_over_raw_predict": GOAL},
         "items": args.items,
         "countries": len(COUNTRIES),
