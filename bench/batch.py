@@ -161,7 +161,9 @@ class MemorySampler:
             if peak is None:
                 continue
             seen = self.peaks.get(process.pid)
-            if seen is None:
+            # A job's process is the stack's fork until it execs the image's command, and
+            # exec starts a new peak: until its role is known, look again each time.
+            if seen is None or seen["role"] == "other":
                 role = _role(process, self.stack_pid)
                 if role is None:
                     continue

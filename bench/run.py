@@ -140,7 +140,7 @@ def bench_table(results: dict) -> str:
     ]
     rows += [
         (
-            f"a month through the local batch path ({_fmt(batch.get('items'))} items, "
+            f"a month through the local batch path ({batch.get('items') or 0:,} items, "
             f"{_fmt(batch.get('countries'))} countries): end-to-end ÷ raw predict items/s",
             _fmt(batch.get("end_to_end_over_raw_predict")),
             "≥ 0.6",
