@@ -435,6 +435,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     cores = os.cpu_count() or 1
     image_harness.PYTHON = ML_PYTHON
+    # A SIGTERM (timeout, Ctrl-C's cousin) unwinds: the stack process and its jobs are stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     results: dict[str, Any] = {
         "machine": {
             "cpus": cores,
