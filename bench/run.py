@@ -23,6 +23,7 @@ SECTIONS = {
     "images": ROOT / ".venv-ml" / "bin" / "python",
     "demo": ROOT / ".venv" / "bin" / "python",
     "cost": ROOT / ".venv" / "bin" / "python",
+    "batch": ROOT / ".venv" / "bin" / "python",
 }
 
 
@@ -54,7 +55,10 @@ def _usd(total: dict, key: str) -> str:
 
 def bench_table(results: dict) -> str:
     """The README's benchmark table: figure, measured, goal."""
-    parse, images, demo, cost = (results.get(k, {}) for k in ("parse", "images", "demo", "cost"))
+    parse, images, demo, cost, batch = (
+        results.get(k, {}) for k in ("parse", "images", "demo", "cost", "batch")
+    )
+    batch_memory = batch.get("memory") or {}
     linear = _get(images, "inference", "linear") or {}
     neural = _get(images, "inference", "neural") or {}
     rows = [
@@ -132,6 +136,28 @@ def bench_table(results: dict) -> str:
             f"{_fmt(_get(demo, 'marker_to_train_running_seconds', 'median'), ' s')} / "
             f"{_fmt(_get(demo, 'marker_to_train_running_seconds', 'max'), ' s')}",
             "≤ 30 s",
+        ),
+    ]
+    rows += [
+        (
+            f"a month through the local batch path ({batch.get('items') or 0:,} items, "
+            f"{_fmt(batch.get('countries'))} countries): end-to-end ÷ raw predict items/s",
+            _fmt(batch.get("end_to_end_over_raw_predict")),
+            "≥ 0.6",
+        ),
+        (
+            "the same month: wall time, items/s end to end",
+            f"{_fmt(batch.get('end_to_end_wall_s'), ' s')}, "
+            f"{_fmt(batch.get('end_to_end_items_per_s'))} items/s",
+            "report",
+        ),
+        (
+            "the same month: peak RSS of the stack / a server worker / a postprocess job",
+            " / ".join(
+                _fmt(_get(batch_memory, role, "peak_rss_mb"), " MB")
+                for role in ("stack", "inference_worker", "postprocess")
+            ),
+            "bounded (report)",
         ),
     ]
     for region, priced in sorted((cost.get("regions") or {}).items()):

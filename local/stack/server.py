@@ -42,6 +42,12 @@ LOOPBACK = "127.0.0.1"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_REGION = "eu-west-1"
 DEFAULT_ACCOUNT_ID = "123456789012"
+# moto keeps each S3 object in a SpooledTemporaryFile that moves to disk past this many bytes
+# (moto's default is about 5 MiB). A month's many objects of a few MiB (predictions partitions,
+# small countries' parts and .out files) would otherwise all stay in the stack's memory, which
+# then grows with the data held; past this size an object costs a temp file (one open file
+# descriptor) instead. MOTO_S3_DEFAULT_KEY_BUFFER_SIZE set in the environment wins.
+S3_IN_MEMORY_OBJECT_BYTES = 256 * 1024
 
 WSGIApplication = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 ServiceFactory = Callable[["LocalStack"], WSGIApplication]
@@ -200,6 +206,7 @@ class LocalStack:
         from werkzeug.serving import make_server
 
         self.workdir.mkdir(parents=True, exist_ok=True)
+        os.environ.setdefault("MOTO_S3_DEFAULT_KEY_BUFFER_SIZE", str(S3_IN_MEMORY_OBJECT_BYTES))
         # One access-log line per AWS call drowns the DAG and job logs; keep warnings only.
         access_log = logging.getLogger("werkzeug")
         if access_log.level == logging.NOTSET:

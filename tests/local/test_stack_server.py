@@ -55,3 +55,24 @@ def test_stopping_the_stack_closes_its_port(tmp_path):
         port = own._server.server_port
     with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
         pass
+
+
+def _stored(stack, bucket: str, key: str):
+    """moto's record of an S3 object in this process (the stack serves moto in-process)."""
+    from moto.s3.models import s3_backends
+
+    return s3_backends[stack.account_id]["global"].buckets[bucket].keys[key]
+
+
+def test_s3_objects_past_the_in_memory_limit_are_kept_on_disk_not_in_the_stack(stack):
+    s3 = stack.client("s3")
+    s3.create_bucket(
+        Bucket="spooled", CreateBucketConfiguration={"LocationConstraint": stack.region}
+    )
+    small = b"x" * (stack_server.S3_IN_MEMORY_OBJECT_BYTES // 2)
+    large = b"y" * (stack_server.S3_IN_MEMORY_OBJECT_BYTES * 4)  # 1 MiB, under moto's 5 MiB
+    s3.put_object(Bucket="spooled", Key="small", Body=small)
+    s3.put_object(Bucket="spooled", Key="large", Body=large)
+    assert not _stored(stack, "spooled", "small")._value_buffer._rolled
+    assert _stored(stack, "spooled", "large")._value_buffer._rolled  # a temp file
+    assert s3.get_object(Bucket="spooled", Key="large")["Body"].read() == large

@@ -1,13 +1,19 @@
 """Batch transform: the model's inference server for the job, fed the input files' records
 (SplitType, BatchStrategy, MaxPayloadInMB, MaxConcurrentTransforms), answers assembled into
-``<input file>.out`` under the output path."""
+``<input file>.out`` under the output path.
+
+Each file streams: its records are read as payloads are needed and answers written as they
+come back, so a job's memory is bounded by the payload limit and its concurrency, never by the
+size of its input."""
 
 from __future__ import annotations
 
+import collections
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, BinaryIO
 
 from .. import execution
 from .hosting import ModelServer, ServerFailed
@@ -114,7 +120,6 @@ class TransformRunner(JobRunner):
             if self.job.stop_requested.is_set():
                 return
             relative = path.relative_to(input_dir).as_posix()
-            payloads = transform_payloads(path.read_bytes(), split, strategy, max_payload, relative)
 
             def call(payload: bytes, relative: str = relative) -> bytes:
                 status, body, _ = server.invoke(payload, content_type, accept)
@@ -125,14 +130,21 @@ class TransformRunner(JobRunner):
                     )
                 return body
 
-            with ThreadPoolExecutor(max_workers=concurrency) as pool:
-                answers = list(pool.map(call, payloads))
             target = out_dir / f"{relative}.out"
             target.parent.mkdir(parents=True, exist_ok=True)
-            if assemble == "Line":
-                target.write_bytes(b"".join(a if a.endswith(b"\n") else a + b"\n" for a in answers))
-            else:
-                target.write_bytes(b"".join(answers))
+            with path.open("rb") as records, target.open("wb") as answers:
+                stream_transform(
+                    records,
+                    answers,
+                    call,
+                    split=split,
+                    strategy=strategy,
+                    max_payload_mb=max_payload,
+                    concurrency=concurrency,
+                    assemble=assemble,
+                    where=relative,
+                    stop=self.job.stop_requested,
+                )
             execution.upload_file(
                 s3,
                 target,
@@ -141,34 +153,89 @@ class TransformRunner(JobRunner):
             )
 
 
-def transform_payloads(
-    data: bytes, split: str, strategy: str, max_payload_mb: int, where: str
-) -> list[bytes]:
-    """Requests for one input file: whole file, one record each, or records packed up to the
-    payload limit (MultiRecord), as SageMaker's batch transform does."""
+def iter_payloads(
+    records: BinaryIO, split: str, strategy: str, max_payload_mb: int, where: str
+) -> Iterator[bytes]:
+    """Requests for one input file, read as they are needed: the whole file, one record each,
+    or records packed up to the payload limit (MultiRecord), as SageMaker's batch transform
+    does. With SplitType Line a record ends at a newline (a trailing CR is dropped, blank lines
+    skipped); no more than one record beyond the payload limit is ever read ahead."""
     limit = max_payload_mb * 1024 * 1024
     if split == "None":
+        data = records.read(limit + 1)
         if len(data) > limit:
             raise JobFailed(f"ClientError: {where} is larger than MaxPayloadInMB={max_payload_mb}")
-        return [data] if data else []
-    records = [line for line in data.splitlines() if line.strip()]
-    for number, record in enumerate(records, start=1):
-        if len(record) > limit:
+        if data:
+            yield data
+        return
+    current: list[bytes] = []
+    size = 0
+    number = 0
+    while True:
+        line = records.readline(limit + 2)  # a record of the limit, its CR LF
+        if not line:
+            break
+        record = line.rstrip(b"\r\n")
+        if not record.strip():
+            continue
+        number += 1
+        if len(record) > limit or (not line.endswith(b"\n") and len(line) > limit):
             raise JobFailed(
                 f"ClientError: record {number} of {where} is larger than "
                 f"MaxPayloadInMB={max_payload_mb}"
             )
-    if strategy == "SingleRecord":
-        return records
-    batches: list[bytes] = []
-    current: list[bytes] = []
-    size = 0
-    for record in records:
+        if strategy == "SingleRecord":
+            yield record
+            continue
         if current and size + len(record) + 1 > limit:
-            batches.append(b"\n".join(current) + b"\n")
+            yield b"\n".join(current) + b"\n"
             current, size = [], 0
         current.append(record)
         size += len(record) + 1
     if current:
-        batches.append(b"\n".join(current) + b"\n")
-    return batches
+        yield b"\n".join(current) + b"\n"
+
+
+def stream_transform(
+    records: BinaryIO,
+    answers: BinaryIO,
+    invoke: Callable[[bytes], bytes],
+    *,
+    split: str,
+    strategy: str,
+    max_payload_mb: int,
+    concurrency: int,
+    assemble: str,
+    where: str,
+    stop: threading.Event | None = None,
+) -> int:
+    """Send one input file's payloads through ``invoke``, ``concurrency`` at a time, and write
+    the answers to ``answers`` in input order as they come back; returns the requests made.
+
+    Streaming: at most ``concurrency`` requests in flight and as many payloads read ahead, so
+    the memory a file needs is bounded by the payload limit, whatever the file's size."""
+    window = max(1, concurrency) * 2
+    pending: collections.deque[Future[bytes]] = collections.deque()
+    sent = 0
+
+    def drain_one() -> None:
+        answer = pending.popleft().result()
+        if assemble == "Line" and not answer.endswith(b"\n"):
+            answer += b"\n"
+        answers.write(answer)
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        try:
+            for payload in iter_payloads(records, split, strategy, max_payload_mb, where):
+                if stop is not None and stop.is_set():
+                    break
+                pending.append(pool.submit(invoke, payload))
+                sent += 1
+                if len(pending) >= window:
+                    drain_one()
+            while pending:
+                drain_one()
+        finally:
+            for future in pending:
+                future.cancel()
+    return sent
