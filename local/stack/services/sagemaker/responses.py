@@ -23,6 +23,7 @@ from botocore.utils import parse_timestamp
 from botocore.validate import validate_parameters
 from werkzeug.wrappers import Request, Response
 
+from . import rules
 from .exceptions import ModelError, SageMakerError, UnknownOperation, ValidationError
 
 if TYPE_CHECKING:
@@ -112,7 +113,8 @@ def _fullmatch(pattern: str, value: str) -> bool:
 
 
 def parse_request(operation: str, body: bytes) -> dict[str, Any]:
-    """Decode and validate a control-plane request as SageMaker does; ValidationError if not."""
+    """Decode and validate a control-plane request as SageMaker does (botocore's input shape,
+    then the service's own rules: ``rules.py``); ValidationError if not."""
     try:
         op_model = service_model().operation_model(operation)
     except OperationNotFoundError as err:
@@ -132,6 +134,7 @@ def parse_request(operation: str, body: bytes) -> dict[str, Any]:
     except ParamValidationError as err:
         raise ValidationError(f"{operation}: {err.kwargs.get('report', err)}") from err
     _walk(params, shape, _check_constraints, operation)
+    rules.check(operation, params)
     return params
 
 

@@ -6,11 +6,12 @@ import math
 import threading
 from typing import Any
 
-from ..exceptions import ValidationError
 from ..runners.job import Ending
 from ..runners.training import TrainingRunner
 from .base import now, without
 from .job import JobFamily, JobResource
+
+DEFAULT_MAX_RUNTIME_SECONDS = 86400
 
 
 class TrainingJob(JobResource):
@@ -108,12 +109,6 @@ class TrainingJobs(JobFamily[TrainingJob]):
         """Start a training job (for a tuning job, with the hyperparameters it chose)."""
         name = request["TrainingJobName"]
         arn = self.region.arn(self.ARN_RESOURCE, name)
-        spec = request["AlgorithmSpecification"]
-        if not spec.get("TrainingImage"):
-            raise ValidationError(
-                f"CreateTrainingJob {name}: AlgorithmSpecification.TrainingImage is required "
-                "(algorithms from AWS Marketplace are not available locally)"
-            )
         output = request["OutputDataConfig"]["S3OutputPath"].rstrip("/")
         created = now()
         job = TrainingJob(
@@ -127,6 +122,11 @@ class TrainingJobs(JobFamily[TrainingJob]):
                 "SecondaryStatus": "Starting",
                 "SecondaryStatusTransitions": [],
                 "HyperParameters": request.get("HyperParameters", {}),
+                # SageMaker's default limit is one day; Describe always has a StoppingCondition.
+                "StoppingCondition": {
+                    "MaxRuntimeInSeconds": DEFAULT_MAX_RUNTIME_SECONDS,
+                    **(request.get("StoppingCondition") or {}),
+                },
                 "CreationTime": created,
                 "LastModifiedTime": created,
             },
