@@ -56,7 +56,9 @@ def test_random_search_samples_within_the_ranges(sagemaker, training_data):
     job = run(sagemaker, tuning_request("tune-random", "Random", ranges, max_jobs=3))
     assert job["HyperParameterTuningJobStatus"] == "Completed"
     listed = sagemaker.list_training_jobs_for_hyper_parameter_tuning_job(
-        HyperParameterTuningJobName="tune-random", SortBy="FinalObjectiveMetricValue"
+        HyperParameterTuningJobName="tune-random",
+        SortBy="FinalObjectiveMetricValue",
+        SortOrder="Descending",
     )["TrainingJobSummaries"]
     assert len(listed) == 3
     for summary in listed:

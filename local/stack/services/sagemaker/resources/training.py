@@ -97,6 +97,7 @@ class TrainingJobs(JobFamily[TrainingJob]):
         "describe_training_job",
         "list_training_jobs",
         "stop_training_job",
+        "delete_training_job",
     )
 
     def create(
@@ -142,7 +143,12 @@ class TrainingJobs(JobFamily[TrainingJob]):
         return self.describe(request["TrainingJobName"])
 
     def list_training_jobs(self, request: dict[str, Any]) -> dict[str, Any]:
+        if request.get("WarmPoolStatusEquals") or request.get("TrainingPlanArnEquals"):
+            return {"TrainingJobSummaries": []}  # no warm pools or training plans locally
         return self.list(request)
 
     def stop_training_job(self, request: dict[str, Any]) -> dict[str, Any]:
         return self.stop(request["TrainingJobName"])
+
+    def delete_training_job(self, request: dict[str, Any]) -> dict[str, Any]:
+        return self.delete(request["TrainingJobName"])

@@ -35,6 +35,7 @@ class TransformJobs(JobFamily[TransformJob]):
     KIND = "transform"
     ARN_RESOURCE = "transform-job"
     RESULT_KEY = "TransformJobSummaries"
+    LIST_ORDER = "Descending"
     OPERATIONS = (
         "create_transform_job",
         "describe_transform_job",

@@ -333,6 +333,7 @@ class TuningJobs(Family):
         "list_hyper_parameter_tuning_jobs",
         "stop_hyper_parameter_tuning_job",
         "list_training_jobs_for_hyper_parameter_tuning_job",
+        "delete_hyper_parameter_tuning_job",
     )
 
     def __init__(self, shared: Shared, training: TrainingJobs, closing: threading.Event):
@@ -377,7 +378,13 @@ class TuningJobs(Family):
         return self.jobs.get(request["HyperParameterTuningJobName"]).describe()
 
     def list_hyper_parameter_tuning_jobs(self, request: dict[str, Any]) -> dict[str, Any]:
-        return list_answer(self.jobs, request, "HyperParameterTuningJobSummaries")
+        return list_answer(
+            self.jobs,
+            request,
+            "HyperParameterTuningJobSummaries",
+            sort_by="Name",
+            order="Ascending",
+        )
 
     def stop_hyper_parameter_tuning_job(self, request: dict[str, Any]) -> dict[str, Any]:
         name = request["HyperParameterTuningJobName"]
@@ -389,6 +396,20 @@ class TuningJobs(Family):
         job.stop_requested.set()
         return {}
 
+    def delete_hyper_parameter_tuning_job(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Only a finished tuning job; its training jobs stay (as SageMaker keeps them)."""
+        name = request["HyperParameterTuningJobName"]
+        with self.lock:
+            job = self.jobs.get(name)
+            status = job.description["HyperParameterTuningJobStatus"]
+            if status in ("InProgress", "Stopping"):
+                raise ResourceInUse(
+                    f"The tuning job {name} is {status}: stop it before deleting it."
+                )
+            self.jobs.remove(name)
+            self.tags.forget(job.arn)
+        return {}
+
     def list_training_jobs_for_hyper_parameter_tuning_job(
         self, request: dict[str, Any]
     ) -> dict[str, Any]:
@@ -396,7 +417,7 @@ class TuningJobs(Family):
         summaries = job.training_summaries()
         if request.get("StatusEquals"):
             summaries = [s for s in summaries if s["TrainingJobStatus"] == request["StatusEquals"]]
-        sort_by = request.get("SortBy", "CreationTime")
+        sort_by = request.get("SortBy", "Name")
         if sort_by == "FinalObjectiveMetricValue":
             scored = [s for s in summaries if "FinalHyperParameterTuningJobObjectiveMetric" in s]
             scored.sort(key=lambda s: s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"])
@@ -404,7 +425,7 @@ class TuningJobs(Family):
         else:
             key = {"Name": "TrainingJobName", "Status": "TrainingJobStatus"}.get(sort_by, sort_by)
             summaries.sort(key=lambda s: s[key])
-        if request.get("SortOrder", "Descending") == "Descending":
+        if request.get("SortOrder", "Ascending") == "Descending":
             summaries.reverse()
         return page(summaries, request, "TrainingJobSummaries")
 
