@@ -27,6 +27,7 @@ class TransformJob(JobResource):
         "TransformJobStatus",
         "FailureReason",
     )
+    DESCRIBE_HIDES = ("LastModifiedTime",)  # in TransformJobSummary, not DescribeTransformJob
 
 
 class TransformJobs(JobFamily[TransformJob]):
