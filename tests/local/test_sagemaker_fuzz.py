@@ -20,6 +20,7 @@ from collections import Counter
 
 import boto3
 import pytest
+from botocore import xform_name
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
@@ -27,12 +28,14 @@ from hypothesis import strategies as st
 
 from local.stack import LocalStack
 from local.stack.services.sagemaker.responses import service_model
-from tests.support.local_stack import BUCKET, ROLE
+from tests.support.local_stack import BUCKET, ROLE, implemented_operations
 from tests.support.shape_requests import values
 
 CREATE_EXAMPLES = int(os.environ.get("MLOPS_FUZZ_EXAMPLES", "12"))
 OTHER_EXAMPLES = max(3, CREATE_EXAMPLES // 4)
 UNMAPPED_IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/fuzz/unmapped:latest"
+# SageMaker's generic errors; an operation may also answer those its model declares
+# (DeleteModelPackageGroup's ConflictException, AddTags' ResourceLimitExceeded, ...).
 SAGEMAKER_ERRORS = {"ValidationException", "ResourceNotFound", "ResourceInUse"}
 # Resources seeded in the fuzz stack; requests name them as often as a drawn name.
 SEEDED = {
@@ -40,6 +43,7 @@ SEEDED = {
     "EndpointConfigName": "fuzz-config",
     "EndpointName": "fuzz-endpoint",
     "ModelPackageGroupName": "fuzz-group",
+    "ModelPackageName": "fuzz-group",
     "TrainingJobName": "fuzz-training",
     "HyperParameterTuningJobName": "fuzz-tuning",
     "ProcessingJobName": "fuzz-processing",
@@ -48,31 +52,6 @@ SEEDED = {
 IMAGE_MEMBERS = ("TrainingImage", "Image", "ImageUri")
 
 FIGURES: Counter[str] = Counter()
-
-
-def implemented_operations() -> list[str]:
-    """Every SageMaker operation the local backend routes, by botocore's name."""
-    from local.stack.services.sagemaker.backend import SageMakerBackend  # noqa: F401
-
-    model = service_model()
-    from botocore import xform_name
-
-    from local.stack.services.sagemaker import backend as backend_module
-
-    routed = set()
-    for family in (
-        backend_module.TrainingJobs,
-        backend_module.ProcessingJobs,
-        backend_module.TransformJobs,
-        backend_module.TuningJobs,
-        backend_module.Models,
-        backend_module.EndpointConfigs,
-        backend_module.Endpoints,
-        backend_module.ModelRegistry,
-        backend_module.Tags,
-    ):
-        routed.update(family.OPERATIONS)
-    return sorted(op for op in model.operation_names if xform_name(op) in routed)
 
 
 OPERATIONS = implemented_operations()
@@ -92,6 +71,9 @@ def name_strategies(arn_prefix: str) -> dict[str, st.SearchStrategy[str]]:
     }
     for key in IMAGE_MEMBERS:
         strategies[key] = st.just(UNMAPPED_IMAGE) | st.text(min_size=1, max_size=40)
+    package = f"{arn_prefix}:model-package/fuzz-group/1"
+    for key in ("ModelPackageName", "ModelPackageArn"):
+        strategies[key] = st.just(package) | strategies.get(key, st.text(min_size=1, max_size=40))
     strategies["RoleArn"] = st.just(ROLE) | st.text(min_size=20, max_size=40)
     strategies["ResourceArn"] = st.sampled_from(
         [f"{arn_prefix}:model/fuzz-model", f"{arn_prefix}:model-package-group/fuzz-group"]
@@ -137,6 +119,14 @@ def seed(sagemaker) -> None:
     )
     sagemaker.create_endpoint(EndpointName="fuzz-endpoint", EndpointConfigName="fuzz-config")
     sagemaker.create_model_package_group(ModelPackageGroupName="fuzz-group")
+    sagemaker.create_model_package(
+        ModelPackageGroupName="fuzz-group",
+        InferenceSpecification={
+            "Containers": [{"Image": UNMAPPED_IMAGE}],
+            "SupportedContentTypes": ["application/jsonlines"],
+            "SupportedResponseMIMETypes": ["application/jsonlines"],
+        },
+    )
 
 
 @pytest.fixture(scope="module")
@@ -154,8 +144,6 @@ def raw_client(fuzz_stack):
 
 def send(client, operation: str, request: dict) -> None:
     """Send ``request``; fail on a 5xx or an error that is not one of SageMaker's shapes."""
-    from botocore import xform_name
-
     FIGURES["requests"] += 1
     FIGURES[f"requests {operation}"] += 1
     try:
@@ -167,7 +155,13 @@ def send(client, operation: str, request: dict) -> None:
         if status >= 500:
             FIGURES["5xx"] += 1
         assert status < 500, f"{operation} answered {status}: {err}\nrequest: {request!r}"
-        assert code in SAGEMAKER_ERRORS, f"{operation} answered {code}: {err}\n{request!r}"
+        declared = {e.name for e in service_model().operation_model(operation).error_shapes}
+        allowed = (
+            SAGEMAKER_ERRORS
+            | declared
+            | ({"ResourceLimitExceeded"} if "Tags" in operation else set())
+        )
+        assert code in allowed, f"{operation} answered {code}: {err}\n{request!r}"
         assert err.response["Error"].get("Message"), f"{operation}: an error without a message"
     else:
         FIGURES["answers 200"] += 1

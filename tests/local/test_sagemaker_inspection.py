@@ -12,6 +12,7 @@ from tests.support.local_stack import (
     FIXTURE_IMAGE_URI,
     ROLE,
     assert_valid_output,
+    implemented_operations,
     processing_request,
     put_lines,
     training_request,
@@ -115,33 +116,7 @@ def small_run(stack, sagemaker, s3, training_data):
     }
 
 
-def implemented(prefixes: tuple[str, ...]) -> list[str]:
-    """The implemented SageMaker operations starting with one of ``prefixes``."""
-    from local.stack.services.sagemaker import backend
-
-    routed = {
-        op
-        for family in (
-            backend.TrainingJobs,
-            backend.ProcessingJobs,
-            backend.TransformJobs,
-            backend.TuningJobs,
-            backend.Models,
-            backend.EndpointConfigs,
-            backend.Endpoints,
-            backend.ModelRegistry,
-            backend.Tags,
-        )
-        for op in family.OPERATIONS
-    }
-    return sorted(
-        op
-        for op in service_model().operation_names
-        if op.startswith(prefixes) and xform_name(op) in routed
-    )
-
-
-INSPECTIONS = implemented(("Describe", "List"))
+INSPECTIONS = implemented_operations(("Describe", "List"))
 
 
 def test_every_describe_and_list_the_stack_implements_is_inspected():
