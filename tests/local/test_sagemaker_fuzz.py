@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 
 from local.stack import LocalStack
 from local.stack.services.sagemaker.responses import service_model
+from local.stack.services.sagemaker.rules import RULES, Needed, NotRun
 from tests.support.local_stack import BUCKET, ROLE, implemented_operations
 from tests.support.shape_requests import values
 
@@ -51,6 +52,19 @@ SEEDED = {
 }
 IMAGE_MEMBERS = ("TrainingImage", "Image", "ImageUri")
 
+NEEDED = frozenset(
+    rule.path.rsplit(".", 1)[-1]
+    for rules in RULES.values()
+    for rule in rules
+    if isinstance(rule, Needed)
+)
+REFUSED = frozenset(
+    rule.path.rsplit(".", 1)[-1].removesuffix("[]")
+    for rules in RULES.values()
+    for rule in rules
+    if isinstance(rule, NotRun) and rule.values is None
+)
+
 FIGURES: Counter[str] = Counter()
 
 
@@ -71,10 +85,12 @@ def name_strategies(arn_prefix: str) -> dict[str, st.SearchStrategy[str]]:
     }
     for key in IMAGE_MEMBERS:
         strategies[key] = st.just(UNMAPPED_IMAGE) | st.text(min_size=1, max_size=40)
+    role = service_model().shape_for("RoleArn")
+    for key in ("RoleArn", "ExecutionRoleArn"):
+        strategies[key] = st.just(ROLE) | values(role)
     package = f"{arn_prefix}:model-package/fuzz-group/1"
     for key in ("ModelPackageName", "ModelPackageArn"):
         strategies[key] = st.just(package) | strategies.get(key, st.text(min_size=1, max_size=40))
-    strategies["RoleArn"] = st.just(ROLE) | st.text(min_size=20, max_size=40)
     strategies["ResourceArn"] = st.sampled_from(
         [f"{arn_prefix}:model/fuzz-model", f"{arn_prefix}:model-package-group/fuzz-group"]
     ) | st.text(min_size=1, max_size=40)
@@ -172,7 +188,14 @@ def test_no_request_the_model_accepts_gets_a_5xx(raw_client, fuzz_stack, operati
     FIGURES.setdefault("5xx", 0)
     arn_prefix = f"arn:aws:sagemaker:{fuzz_stack.region}:{fuzz_stack.account_id}"
     shape = service_model().operation_model(operation).input_shape
-    requests = values(shape, name_strategies(arn_prefix)) if shape is not None else st.just({})
+    names = name_strategies(arn_prefix)
+    # As drawn (members the service needs often missing), and with what the service needs set
+    # and what the stack refuses left out, so that drawn requests also reach the resource code.
+    requests = (
+        values(shape, names) | values(shape, names, force=NEEDED, omit=REFUSED)
+        if shape is not None
+        else st.just({})
+    )
     examples = CREATE_EXAMPLES if operation.startswith("Create") else OTHER_EXAMPLES
 
     @settings(

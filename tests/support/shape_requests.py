@@ -2,7 +2,7 @@
 
 A structure keeps its required members and draws any subset of its optional ones (nested
 optional members only down to ``depth``); strings are drawn from the member's enum, its pattern
-(when Python can read it) or at the edges of its length bounds; numbers across and at their
+(when Python can read it) or at and between its length bounds; numbers across and at their
 bounds; lists and maps at their minimum size and a little above. ``names`` replaces the value
 of a member by name wherever it occurs (to point requests at resources that exist).
 """
@@ -37,18 +37,20 @@ def _bounded(low: int, high: int | None, cap: int) -> tuple[int, int]:
 
 
 def strings(shape: Shape) -> st.SearchStrategy[str]:
-    """Enum values; else strings of the pattern, and strings at the length bounds."""
+    """Enum values; else strings of the member's pattern at lengths within its bounds (or, with
+    no pattern Python can read, text at and between the bounds)."""
     if shape.enum:
         return st.sampled_from(list(shape.enum))
     meta = shape.metadata
     low, high = _bounded(int(meta.get("min", 0)), meta.get("max"), MAX_STRING)
-    edges = st.sampled_from(sorted({low, high, min(low + 1, high)})).map(lambda n: "a" * n)
-    text = st.text(st.characters(min_codepoint=32, max_codepoint=126), min_size=low, max_size=high)
     compiled = _pattern(meta["pattern"]) if meta.get("pattern") else None
     if compiled is None:
+        edges = st.sampled_from(sorted({low, high, min(low + 1, high)})).map(lambda n: "a" * n)
+        text = st.text(
+            st.characters(min_codepoint=32, max_codepoint=126), min_size=low, max_size=high
+        )
         return edges | text
-    fitting = st.from_regex(compiled, fullmatch=True).filter(lambda s: low <= len(s) <= high)
-    return fitting | fitting | edges
+    return st.from_regex(compiled, fullmatch=True).filter(lambda s: low <= len(s) <= high)
 
 
 def numbers(shape: Shape) -> st.SearchStrategy[Any]:
@@ -65,21 +67,31 @@ def values(
     shape: Shape,
     names: Mapping[str, st.SearchStrategy[Any]] | None = None,
     depth: int = DEFAULT_DEPTH,
+    force: frozenset[str] = frozenset(),
+    omit: frozenset[str] = frozenset(),
 ) -> st.SearchStrategy[Any]:
     """Values of ``shape`` that botocore's shape accepts (lengths, ranges, enums, patterns
-    where they can be read), with ``names`` standing in for the members they name."""
+    where they can be read), with ``names`` standing in for the members they name; members
+    named in ``force`` are always set, those in ``omit`` never (wherever they occur)."""
     names = names or {}
     kind = shape.type_name
+
+    def member(key: str, inner: Shape) -> st.SearchStrategy[Any]:
+        if key in names:
+            return names[key]
+        return values(inner, names, depth - 1, force, omit)
+
     if kind == "structure":
         required = {
-            key: _member(key, shape.members[key], names, depth - 1)
-            for key in shape.required_members
+            key: member(key, shape.members[key])
+            for key in shape.members
+            if key in shape.required_members or (key in force and key not in omit)
         }
         optional = (
             {
-                key: _member(key, member, names, depth - 1)
-                for key, member in shape.members.items()
-                if key not in required
+                key: member(key, inner)
+                for key, inner in shape.members.items()
+                if key not in required and key not in omit
             }
             if depth > 0
             else {}
@@ -93,12 +105,13 @@ def values(
     if kind == "list":
         low = int(shape.metadata.get("min", 0))
         high = min(shape.metadata.get("max", MAX_COLLECTION), max(low + 1, MAX_COLLECTION))
-        return st.lists(values(shape.member, names, depth - 1), min_size=low, max_size=high)
+        items = values(shape.member, names, depth - 1, force, omit)
+        return st.lists(items, min_size=low, max_size=high)
     if kind == "map":
         low = int(shape.metadata.get("min", 0))
         return st.dictionaries(
-            values(shape.key, names, depth - 1),
-            values(shape.value, names, depth - 1),
+            values(shape.key, names, depth - 1, force, omit),
+            values(shape.value, names, depth - 1, force, omit),
             min_size=low,
             max_size=max(low, 2),
         )
@@ -115,11 +128,3 @@ def values(
     if kind == "blob":
         return st.binary(max_size=16)
     raise ValueError(f"no strategy for shape type {kind}")
-
-
-def _member(
-    key: str, shape: Shape, names: Mapping[str, st.SearchStrategy[Any]], depth: int
-) -> st.SearchStrategy[Any]:
-    if key in names:
-        return names[key]
-    return values(shape, names, depth)
