@@ -7,8 +7,8 @@ The stack is this module's own: its jobs point at an image with no local counter
 resources seeded here whose image has none, so a request that is accepted starts a job or an
 endpoint that fails fast; leaving the module stops whatever is still running.
 
-``MLOPS_FUZZ_EXAMPLES`` sets the examples per Create* operation (default 12; a quarter of that,
-at least 3, for the others); the figures (requests tried, answers by status and error code,
+``MLOPS_FUZZ_EXAMPLES`` sets the examples per Create* operation (default 8; a quarter of that,
+at least 2, for the others); the figures (requests tried, answers by status and error code,
 5xx answers) are printed and written to ``$MLOPS_FUZZ_FIGURES`` when that is set.
 """
 
@@ -32,8 +32,8 @@ from local.stack.services.sagemaker.rules import RULES, Needed, NotRun
 from tests.support.local_stack import BUCKET, ROLE, implemented_operations
 from tests.support.shape_requests import values
 
-CREATE_EXAMPLES = int(os.environ.get("MLOPS_FUZZ_EXAMPLES", "12"))
-OTHER_EXAMPLES = max(3, CREATE_EXAMPLES // 4)
+CREATE_EXAMPLES = int(os.environ.get("MLOPS_FUZZ_EXAMPLES", "8"))
+OTHER_EXAMPLES = max(2, CREATE_EXAMPLES // 4)
 UNMAPPED_IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/fuzz/unmapped:latest"
 # SageMaker's generic errors; an operation may also answer those its model declares
 # (DeleteModelPackageGroup's ConflictException, AddTags' ResourceLimitExceeded, ...).
