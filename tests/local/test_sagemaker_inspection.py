@@ -27,10 +27,13 @@ GRID = {"CategoricalParameterRanges": [{"Name": "x", "Values": ["0.3"]}]}
 def small_run(stack, sagemaker, s3, training_data):
     """A training job, its model, a processing, a transform and a tuning job, an endpoint and
     a registered package: the names to describe them by."""
-    put_lines(s3, "processing/de/2025-01/labeled/part-0.jsonl", [{"label": 1}])
+    put_lines(s3, "inspect-proc-in/part-0.jsonl", [{"label": 1}])
     put_lines(s3, "inspect-in/part-0.jsonl", [{"item_id": "1"}])
     sagemaker.create_training_job(**training_request("inspect-train"))
-    sagemaker.create_processing_job(**processing_request("inspect-proc", ["process"]))
+    processing = processing_request("inspect-proc", ["process"])
+    # Its own input prefix: the processing tests count every file under theirs.
+    processing["ProcessingInputs"][0]["S3Input"]["S3Uri"] = f"s3://{BUCKET}/inspect-proc-in/"
+    sagemaker.create_processing_job(**processing)
     sagemaker.create_hyper_parameter_tuning_job(
         **tuning_request("inspect-tune", "Grid", GRID, max_jobs=1, parallel=1)
     )
