@@ -223,7 +223,18 @@ class LocalStack:
             LOOPBACK, self.port, self._dispatch, threaded=True, request_handler=MotoRequestHandler
         )
         self._server = server
-        routes = [(route, route.factory(self)) for route in _ROUTES]
+        routes = []
+        try:
+            for route in _ROUTES:
+                routes.append((route, route.factory(self)))
+        except BaseException:  # a service that cannot start (bad settings): leave nothing bound
+            for _, app in routes:
+                getattr(app, "close", lambda: None)()
+            server.server_close()
+            self._server = None
+            with _RUNNING_LOCK:
+                _RUNNING.discard(id(self))
+            raise
         self._apps = [app for _, app in routes]
         self._services = {}
         for route, app in reversed(routes):  # the first registration of a name is its service

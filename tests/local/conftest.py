@@ -2,12 +2,19 @@
 process) serving the fixture image, and clients on it. Shared helpers and names live in
 ``tests.support.local_stack``."""
 
+import os
+
 import boto3
 import pytest
 from botocore.config import Config
 
 from local.stack import LocalStack
+from local.stack.services.sagemaker.responses import CHECK_OUTPUT_VARIABLE
 from tests.support.local_stack import BUCKET, FIXTURE_IMAGE, put_lines
+
+# Every SageMaker answer in this suite is checked against botocore's output shape by the stack
+# itself (a misfit answers 500 naming it), whichever test made the call.
+os.environ[CHECK_OUTPUT_VARIABLE] = "1"
 
 
 @pytest.fixture(scope="session")

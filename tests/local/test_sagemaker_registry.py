@@ -1,5 +1,7 @@
 """Model registry (package groups, versioned packages, approval) and tags through boto3."""
 
+import datetime as dt
+
 import pytest
 from botocore.exceptions import ClientError
 
@@ -109,3 +111,98 @@ def test_a_listed_versioned_package_is_named_by_its_arn_only(sagemaker):
     assert "ModelPackageName" not in summary
     assert summary["ModelPackageGroupName"] == "reg-gb"
     assert summary["ModelPackageVersion"] == 1
+
+
+def test_a_group_with_versions_cannot_be_deleted_until_they_are(sagemaker):
+    sagemaker.create_model_package_group(ModelPackageGroupName="reg-teardown")
+    arns = [
+        sagemaker.create_model_package(
+            ModelPackageGroupName="reg-teardown", InferenceSpecification=INFERENCE
+        )["ModelPackageArn"]
+        for _ in range(2)
+    ]
+    with pytest.raises(ClientError) as raised:
+        sagemaker.delete_model_package_group(ModelPackageGroupName="reg-teardown")
+    error = raised.value.response["Error"]
+    assert error["Code"] == "ConflictException"
+    assert "still has 2 model package(s)" in error["Message"]
+    for arn in arns:
+        sagemaker.delete_model_package(ModelPackageName=arn)
+    with pytest.raises(ClientError) as raised:
+        sagemaker.describe_model_package(ModelPackageName=arns[0])
+    assert raised.value.response["Error"]["Code"] == "ValidationException"
+    sagemaker.delete_model_package_group(ModelPackageGroupName="reg-teardown")
+    listed = sagemaker.list_model_package_groups(NameContains="reg-teardown")
+    assert listed["ModelPackageGroupSummaryList"] == []
+
+
+def test_deleting_an_unknown_package_names_it(sagemaker, stack):
+    arn = f"arn:aws:sagemaker:{stack.region}:{stack.account_id}:model-package/reg-none/1"
+    with pytest.raises(ClientError) as raised:
+        sagemaker.delete_model_package(ModelPackageName=arn)
+    assert arn in raised.value.response["Error"]["Message"]
+
+
+@pytest.fixture(scope="module")
+def typed_group(sagemaker):
+    sagemaker.create_model_package_group(ModelPackageGroupName="reg-typed")
+    return [
+        sagemaker.create_model_package(
+            ModelPackageGroupName="reg-typed", InferenceSpecification=INFERENCE
+        )["ModelPackageArn"]
+        for _ in range(3)
+    ]
+
+
+def listed_arns(sagemaker, **request) -> list[str]:
+    answer = sagemaker.list_model_packages(**request)
+    assert_valid_output("ListModelPackages", answer)
+    return [p["ModelPackageArn"] for p in answer["ModelPackageSummaryList"]]
+
+
+def test_model_package_type_selects_versioned_or_unversioned_packages(sagemaker, typed_group):
+    # Without a group and a type, SageMaker lists unversioned packages only: there are none.
+    assert listed_arns(sagemaker, NameContains="reg-typed") == []
+    assert listed_arns(sagemaker, NameContains="reg-typed", ModelPackageType="Unversioned") == []
+    for kind in ("Versioned", "Both"):
+        assert listed_arns(sagemaker, NameContains="reg-typed", ModelPackageType=kind) == (
+            typed_group
+        )
+    assert listed_arns(sagemaker, ModelPackageGroupName="reg-typed") == typed_group
+
+
+def test_model_packages_are_listed_oldest_first_unless_asked_otherwise(sagemaker, typed_group):
+    assert listed_arns(sagemaker, ModelPackageGroupName="reg-typed") == typed_group
+    newest_first = listed_arns(sagemaker, ModelPackageGroupName="reg-typed", SortOrder="Descending")
+    assert newest_first == typed_group[::-1]
+
+
+def test_model_packages_page_with_next_token(sagemaker, typed_group):
+    pages = sagemaker.get_paginator("list_model_packages").paginate(
+        ModelPackageGroupName="reg-typed", PaginationConfig={"PageSize": 2}
+    )
+    sizes, arns = [], []
+    for answer in pages:
+        sizes.append(len(answer["ModelPackageSummaryList"]))
+        arns += [p["ModelPackageArn"] for p in answer["ModelPackageSummaryList"]]
+    assert sizes == [2, 1]
+    assert arns == typed_group
+
+
+def test_creation_time_bounds_filter_model_packages(sagemaker, typed_group):
+    # boto3 sends timestamps in whole seconds: bounds an hour away from the packages' creation.
+    created = sagemaker.describe_model_package(ModelPackageName=typed_group[0])["CreationTime"]
+    hour = dt.timedelta(hours=1)
+    group = {"ModelPackageGroupName": "reg-typed"}
+    assert listed_arns(sagemaker, **group, CreationTimeAfter=created - hour) == typed_group
+    assert listed_arns(sagemaker, **group, CreationTimeAfter=created + hour) == []
+    assert listed_arns(sagemaker, **group, CreationTimeBefore=created - hour) == []
+    assert listed_arns(sagemaker, **group, CreationTimeBefore=created + hour) == typed_group
+
+
+def test_an_invalid_next_token_is_a_validation_exception(sagemaker):
+    with pytest.raises(ClientError) as raised:
+        sagemaker.list_model_packages(ModelPackageGroupName="reg-typed", NextToken="not-ours")
+    error = raised.value.response["Error"]
+    assert error["Code"] == "ValidationException"
+    assert "Invalid pagination token" in error["Message"]

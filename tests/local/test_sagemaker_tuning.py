@@ -56,7 +56,9 @@ def test_random_search_samples_within_the_ranges(sagemaker, training_data):
     job = run(sagemaker, tuning_request("tune-random", "Random", ranges, max_jobs=3))
     assert job["HyperParameterTuningJobStatus"] == "Completed"
     listed = sagemaker.list_training_jobs_for_hyper_parameter_tuning_job(
-        HyperParameterTuningJobName="tune-random", SortBy="FinalObjectiveMetricValue"
+        HyperParameterTuningJobName="tune-random",
+        SortBy="FinalObjectiveMetricValue",
+        SortOrder="Descending",
     )["TrainingJobSummaries"]
     assert len(listed) == 3
     for summary in listed:
@@ -135,3 +137,43 @@ def test_describing_an_unknown_tuning_job_is_resource_not_found(sagemaker):
     with pytest.raises(ClientError) as raised:
         sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="nope")
     assert raised.value.response["Error"]["Code"] == "ResourceNotFound"
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "expected"),
+    [
+        ("small", "1", "must be numbers"),
+        ("nan", "nan", "finite number <= MaxValue"),
+        ("0.9", "0.1", "finite number <= MaxValue"),
+    ],
+)
+def test_a_range_that_is_not_a_finite_interval_is_rejected_naming_it(
+    sagemaker, low, high, expected
+):
+    ranges = {"ContinuousParameterRanges": [{"Name": "x", "MinValue": low, "MaxValue": high}]}
+    with pytest.raises(ClientError) as raised:
+        sagemaker.create_hyper_parameter_tuning_job(
+            **tuning_request("tune-badrange", "Random", ranges, max_jobs=1)
+        )
+    error = raised.value.response["Error"]
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert error["Code"] == "ValidationException"
+    assert "ContinuousParameterRanges 'x'" in error["Message"]
+    assert expected in error["Message"]
+
+
+def test_more_training_jobs_than_sagemakers_quota_is_resource_limit_exceeded(sagemaker):
+    ranges = {"IntegerParameterRanges": [{"Name": "epochs", "MinValue": "1", "MaxValue": "5"}]}
+    with pytest.raises(ClientError) as raised:
+        sagemaker.create_hyper_parameter_tuning_job(
+            **tuning_request("tune-toomany", "Random", ranges, max_jobs=2**31 - 1)
+        )
+    assert raised.value.response["Error"]["Code"] == "ResourceLimitExceeded"
+    values = [str(v) for v in range(30)]
+    grid = {"CategoricalParameterRanges": [{"Name": n, "Values": values} for n in ("a", "b", "c")]}
+    request = tuning_request("tune-biggrid", "Grid", grid, max_jobs=1)
+    del request["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxNumberOfTrainingJobs"]
+    with pytest.raises(ClientError) as raised:
+        sagemaker.create_hyper_parameter_tuning_job(**request)
+    assert raised.value.response["Error"]["Code"] == "ResourceLimitExceeded"
+    assert "27000 combinations" in raised.value.response["Error"]["Message"]

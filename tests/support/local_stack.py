@@ -77,6 +77,31 @@ def assert_valid_output(
     validate_parameters(body, model.operation_model(operation).output_shape)
 
 
+def implemented_operations(prefixes: tuple[str, ...] = ("",)) -> list[str]:
+    """The SageMaker operations the local backend routes (by botocore's name) that start with
+    one of ``prefixes``."""
+    from botocore import xform_name
+
+    from local.stack.services.sagemaker import backend
+
+    families = (
+        backend.TrainingJobs,
+        backend.ProcessingJobs,
+        backend.TransformJobs,
+        backend.TuningJobs,
+        backend.Models,
+        backend.EndpointConfigs,
+        backend.Endpoints,
+        backend.ModelRegistry,
+        backend.Tags,
+    )
+    routed = {operation for family in families for operation in family.OPERATIONS}
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    return sorted(
+        op for op in model.operation_names if op.startswith(prefixes) and xform_name(op) in routed
+    )
+
+
 def training_request(
     name: str, hyperparameters: dict[str, str] | None = None, **overrides: Any
 ) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from botocore import xform_name
 
-from .images import ImageFolder
+from .images import ImageFolder, configured_images
 from .resources.base import Family, Region, Shared, now
 from .resources.endpoint import Endpoints
 from .resources.endpoint_config import EndpointConfigs
@@ -56,7 +56,8 @@ class SageMakerBackend:
             client=stack.client,
             workdir=Path(stack.workdir),
             ml_python=stack.ml_python,
-            images=stack.extra_images,
+            # $MLOPS_LOCAL_IMAGES' settings file, then the stack's own (tests') extra images
+            images={**configured_images(), **stack.extra_images},
             stop_grace_seconds=stack.stop_grace_seconds,
             slots=threading.BoundedSemaphore(stack.job_slots),
             clock=now,

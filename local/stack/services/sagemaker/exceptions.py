@@ -30,6 +30,13 @@ class ResourceInUse(SageMakerError):
     status = 400
 
 
+class Conflict(SageMakerError):
+    """The resource's state forbids the change (a group that still has versions)."""
+
+    code = "ConflictException"
+    status = 400
+
+
 class ResourceLimitExceeded(SageMakerError):
     code = "ResourceLimitExceeded"
     status = 400

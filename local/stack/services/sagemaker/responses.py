@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import re
 from collections.abc import Callable
 from functools import cache
@@ -23,6 +24,7 @@ from botocore.utils import parse_timestamp
 from botocore.validate import validate_parameters
 from werkzeug.wrappers import Request, Response
 
+from . import rules
 from .exceptions import ModelError, SageMakerError, UnknownOperation, ValidationError
 
 if TYPE_CHECKING:
@@ -112,7 +114,8 @@ def _fullmatch(pattern: str, value: str) -> bool:
 
 
 def parse_request(operation: str, body: bytes) -> dict[str, Any]:
-    """Decode and validate a control-plane request as SageMaker does; ValidationError if not."""
+    """Decode and validate a control-plane request as SageMaker does (botocore's input shape,
+    then the service's own rules: ``rules.py``); ValidationError if not."""
     try:
         op_model = service_model().operation_model(operation)
     except OperationNotFoundError as err:
@@ -132,7 +135,31 @@ def parse_request(operation: str, body: bytes) -> dict[str, Any]:
     except ParamValidationError as err:
         raise ValidationError(f"{operation}: {err.kwargs.get('report', err)}") from err
     _walk(params, shape, _check_constraints, operation)
+    rules.check(operation, params)
     return params
+
+
+CHECK_OUTPUT_VARIABLE = "MLOPS_LOCAL_CHECK_OUTPUT"
+
+
+class OutputShapeError(SageMakerError):
+    """The stack's own answer does not fit botocore's output shape (a bug of the stack)."""
+
+
+def check_output(operation: str, answer: dict[str, Any]) -> None:
+    """OutputShapeError unless ``answer`` validates against the operation's output shape
+    (required members, types, enums, lengths: what a client's parser relies on)."""
+    shape = service_model().operation_model(operation).output_shape
+    if shape is None:
+        return
+    try:
+        validate_parameters(answer, shape)
+        _walk(answer, shape, _check_constraints, operation)
+    except (ParamValidationError, ValidationError) as err:
+        report = err.kwargs.get("report", err) if isinstance(err, ParamValidationError) else err
+        raise OutputShapeError(
+            f"the local stack's {operation} answer does not fit botocore's output shape: {report}"
+        ) from err
 
 
 def _json_default(value: Any) -> Any:
@@ -159,10 +186,17 @@ def error_response(err: SageMakerError) -> Response:
 
 
 class SageMakerApp:
-    """The WSGI application for the SageMaker control plane and sagemaker-runtime."""
+    """The WSGI application for the SageMaker control plane and sagemaker-runtime.
 
-    def __init__(self, backend: SageMakerBackend):
+    ``check_outputs`` (default: ``$MLOPS_LOCAL_CHECK_OUTPUT`` set to 1, as the tests set it)
+    validates every answer against botocore's output shape and answers a misfit as a 500
+    naming it, so that no test passes over a malformed answer."""
+
+    def __init__(self, backend: SageMakerBackend, check_outputs: bool | None = None):
         self.backend = backend
+        if check_outputs is None:
+            check_outputs = os.environ.get(CHECK_OUTPUT_VARIABLE) == "1"
+        self.check_outputs = check_outputs
 
     def close(self) -> None:
         self.backend.shutdown()
@@ -191,7 +225,10 @@ class SageMakerApp:
         handler = self.backend.handler(operation)
         if handler is None:
             raise UnknownOperation(f"SageMaker {operation} is not implemented by the local stack")
-        return json_response(handler(params) or {})
+        answer = handler(params) or {}
+        if self.check_outputs:
+            check_output(operation, answer)
+        return json_response(answer)
 
     def invoke_endpoint(self, endpoint_name: str, request: Request) -> Response:
         try:

@@ -62,6 +62,8 @@ class Resource:
     ARN_KEY: ClassVar[str]
     STATUS_KEY: ClassVar[str | None] = None
     SUMMARY_KEYS: ClassVar[tuple[str, ...]]
+    # Kept for List* (filters, summaries) but not a member of the Describe* output shape.
+    DESCRIBE_HIDES: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, lock: threading.RLock, description: dict[str, Any]):
         self.lock = lock
@@ -76,6 +78,13 @@ class Resource:
         return str(self.description[self.ARN_KEY])
 
     def describe(self) -> dict[str, Any]:
+        described = self.stored()
+        for key in self.DESCRIBE_HIDES:
+            described.pop(key, None)
+        return described
+
+    def stored(self) -> dict[str, Any]:
+        """A copy of the whole document, what List* filters and summarises."""
         with self.lock:
             return compact(self.description)
 
@@ -83,7 +92,7 @@ class Resource:
         return {k: description[k] for k in self.SUMMARY_KEYS if description.get(k) is not None}
 
     def listed(self) -> Listed:
-        description = self.describe()
+        description = self.stored()
         created = description["CreationTime"]
         return Listed(
             name=description[self.NAME_KEY],

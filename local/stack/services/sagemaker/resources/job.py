@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from typing import Any, ClassVar, Generic, TypeVar
 
-from ..exceptions import ResourceInUse, SageMakerError, ValidationError
+from ..exceptions import ResourceInUse, ResourceNotFound, SageMakerError, ValidationError
 from ..runners.job import Container, Ending, JobRunner
 from .base import Family, Resource, Shared, Store, now
 from .listing import list_answer
@@ -105,6 +105,8 @@ class JobFamily(Family, Generic[J]):
     ARN_RESOURCE: ClassVar[str]  # "training-job", ...
     RESULT_KEY: ClassVar[str]  # List*'s result key
     DUPLICATE: ClassVar[str] = DUPLICATE_JOB
+    LIST_ORDER: ClassVar[str] = "Ascending"  # List*'s documented default SortOrder
+    STOPPABLE_STATES = JobResource.STOPPABLE
 
     def __init__(self, shared: Shared):
         super().__init__(shared)
@@ -125,10 +127,25 @@ class JobFamily(Family, Generic[J]):
         return self.jobs.get(name).describe()
 
     def list(self, request: dict[str, Any]) -> dict[str, Any]:
-        return list_answer(self.jobs, request, self.RESULT_KEY)
+        return list_answer(self.jobs, request, self.RESULT_KEY, order=self.LIST_ORDER)
 
     def stop(self, name: str) -> dict[str, Any]:
         self.jobs.get(name).request_stop()
+        return {}
+
+    def delete(self, name: str) -> dict[str, Any]:
+        """DeleteXJob: only a job in a terminal state (ResourceInUse while it runs)."""
+        with self.lock:
+            job = self.jobs.find(name)
+            if job is None:
+                raise ResourceNotFound(f"Could not find job {name}.")
+            if job.status in self.STOPPABLE_STATES:
+                raise ResourceInUse(
+                    f"The job {name} is {job.status}: only a Completed, Failed or Stopped job "
+                    "can be deleted (stop it first)."
+                )
+            self.jobs.remove(name)
+            self.tags.forget(job.arn)
         return {}
 
     def owns(self, arn: str) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ..exceptions import ValidationError
 from .base import Listed, Resource
 
 DEFAULT_PAGE_SIZE = 10
@@ -38,7 +39,10 @@ def sort_key(sort_by: str) -> Callable[[Listed], Any]:
 
 def page(items: list[dict[str, Any]], request: dict[str, Any], result_key: str) -> dict[str, Any]:
     """One page of ``items`` (MaxResults, default 10) after the offset in NextToken."""
-    start = int(request.get("NextToken") or 0)
+    token = request.get("NextToken") or "0"
+    if not token.isdigit() or int(token) > len(items):
+        raise ValidationError(f"Invalid pagination token: {token!r} was not given by this list.")
+    start = int(token)
     size = int(request.get("MaxResults") or DEFAULT_PAGE_SIZE)
     answer: dict[str, Any] = {result_key: items[start : start + size]}
     if start + size < len(items):
@@ -47,11 +51,17 @@ def page(items: list[dict[str, Any]], request: dict[str, Any], result_key: str) 
 
 
 def list_answer(
-    resources: Iterable[Resource], request: dict[str, Any], result_key: str
+    resources: Iterable[Resource],
+    request: dict[str, Any],
+    result_key: str,
+    *,
+    sort_by: str = "CreationTime",
+    order: str = "Descending",
 ) -> dict[str, Any]:
-    """A List* answer: the resources' summaries, filtered, sorted (newest first unless
-    SortOrder=Ascending) and paged as ``request`` asks."""
+    """A List* answer: the resources' summaries, filtered, sorted and paged as ``request`` asks;
+    ``sort_by`` and ``order`` are the operation's documented defaults for SortBy and SortOrder
+    (they differ: ListTrainingJobs Ascending, ListModels Descending, ...)."""
     entries = [entry for entry in (r.listed() for r in resources) if matches(entry, request)]
-    descending = request.get("SortOrder", "Descending") != "Ascending"
-    entries.sort(key=sort_key(request.get("SortBy", "CreationTime")), reverse=descending)
+    descending = request.get("SortOrder", order) == "Descending"
+    entries.sort(key=sort_key(request.get("SortBy", sort_by)), reverse=descending)
     return page([entry.summary for entry in entries], request, result_key)

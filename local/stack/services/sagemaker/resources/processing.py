@@ -37,6 +37,7 @@ class ProcessingJobs(JobFamily[ProcessingJob]):
         "describe_processing_job",
         "list_processing_jobs",
         "stop_processing_job",
+        "delete_processing_job",
     )
 
     def create_processing_job(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -64,3 +65,6 @@ class ProcessingJobs(JobFamily[ProcessingJob]):
 
     def stop_processing_job(self, request: dict[str, Any]) -> dict[str, Any]:
         return self.stop(request["ProcessingJobName"])
+
+    def delete_processing_job(self, request: dict[str, Any]) -> dict[str, Any]:
+        return self.delete(request["ProcessingJobName"])

@@ -1,14 +1,16 @@
-"""The model registry: model package groups (Create, Describe, List) and their versioned model
-packages (Create, Describe, Update, List)."""
+"""The model registry: model package groups (Create, Describe, List, Delete) and their versioned
+model packages (Create, Describe, Update, List, Delete)."""
 
 from __future__ import annotations
 
 import threading
 from typing import Any
 
-from ..exceptions import ValidationError
+from ..exceptions import Conflict, ValidationError
 from .base import Family, Resource, Shared, Store, now, without
 from .listing import list_answer
+
+ASCENDING = {"sort_by": "CreationTime", "order": "Ascending"}  # SageMaker's documented default
 
 
 class ModelPackageGroup(Resource):
@@ -92,6 +94,8 @@ class ModelRegistry(Family):
         "describe_model_package",
         "update_model_package",
         "list_model_packages",
+        "delete_model_package",
+        "delete_model_package_group",
     )
 
     def __init__(self, shared: Shared):
@@ -133,12 +137,30 @@ class ModelRegistry(Family):
         return self._group(request["ModelPackageGroupName"]).describe()
 
     def list_model_package_groups(self, request: dict[str, Any]) -> dict[str, Any]:
-        return list_answer(self.groups, request, "ModelPackageGroupSummaryList")
+        # Groups shared from other accounts (CrossAccount) do not exist locally.
+        shared = request.get("CrossAccountFilterOption") == "CrossAccount"
+        return list_answer(
+            [] if shared else self.groups, request, "ModelPackageGroupSummaryList", **ASCENDING
+        )
+
+    def delete_model_package_group(self, request: dict[str, Any]) -> dict[str, Any]:
+        """ConflictException while the group has versions (SageMaker deletes empty groups)."""
+        with self.lock:
+            group = self._group(request["ModelPackageGroupName"])
+            versions = [p for p in self.packages.values() if p.group_name == group.name]
+            if versions:
+                raise Conflict(
+                    f"Model Package Group {group.name} still has {len(versions)} model "
+                    "package(s): delete them (DeleteModelPackage) before the group."
+                )
+            self.groups.remove(group.name)
+            self.tags.forget(group.arn)
+        return {}
 
     # ---- packages ----------------------------------------------------------------------------
     def _package(self, arn: str) -> ModelPackage:
         with self.lock:
-            package = self.packages.get(arn)
+            package = self.packages.get(arn.lower() if arn.startswith("arn:") else arn)
         if package is None:
             raise ValidationError(f"ModelPackage {arn} does not exist.")
         return package
@@ -187,18 +209,29 @@ class ModelRegistry(Family):
         package.update(request)
         return {"ModelPackageArn": package.arn}
 
+    def delete_model_package(self, request: dict[str, Any]) -> dict[str, Any]:
+        package = self._package(request["ModelPackageName"])
+        with self.lock:
+            self.packages.pop(package.arn, None)
+            self.tags.forget(package.arn)
+        return {}
+
     def list_model_packages(self, request: dict[str, Any]) -> dict[str, Any]:
+        """ModelPackageType: Versioned, Unversioned or Both; without it, a group's versions when
+        ModelPackageGroupName is given, else only unversioned packages (which the stack never
+        holds), as SageMaker documents."""
         group = request.get("ModelPackageGroupName")
         approval = request.get("ModelApprovalStatus")
+        kind = request.get("ModelPackageType") or ("Versioned" if group else "Unversioned")
         with self.lock:
-            packages = list(self.packages.values())
+            packages = list(self.packages.values()) if kind != "Unversioned" else []
         selected = [
             p
             for p in packages
-            if (group is None or p.group_name == group.rsplit("/", 1)[-1])
+            if (group is None or p.group_name == group_name(group))
             and (not approval or p.approval == approval)
         ]
-        return list_answer(selected, request, "ModelPackageSummaryList")
+        return list_answer(selected, request, "ModelPackageSummaryList", **ASCENDING)
 
     def owns(self, arn: str) -> bool:
         with self.lock:

@@ -6,11 +6,12 @@ import math
 import threading
 from typing import Any
 
-from ..exceptions import ValidationError
 from ..runners.job import Ending
 from ..runners.training import TrainingRunner
 from .base import now, without
 from .job import JobFamily, JobResource
+
+DEFAULT_MAX_RUNTIME_SECONDS = 86400
 
 
 class TrainingJob(JobResource):
@@ -96,6 +97,7 @@ class TrainingJobs(JobFamily[TrainingJob]):
         "describe_training_job",
         "list_training_jobs",
         "stop_training_job",
+        "delete_training_job",
     )
 
     def create(
@@ -108,12 +110,6 @@ class TrainingJobs(JobFamily[TrainingJob]):
         """Start a training job (for a tuning job, with the hyperparameters it chose)."""
         name = request["TrainingJobName"]
         arn = self.region.arn(self.ARN_RESOURCE, name)
-        spec = request["AlgorithmSpecification"]
-        if not spec.get("TrainingImage"):
-            raise ValidationError(
-                f"CreateTrainingJob {name}: AlgorithmSpecification.TrainingImage is required "
-                "(algorithms from AWS Marketplace are not available locally)"
-            )
         output = request["OutputDataConfig"]["S3OutputPath"].rstrip("/")
         created = now()
         job = TrainingJob(
@@ -127,6 +123,11 @@ class TrainingJobs(JobFamily[TrainingJob]):
                 "SecondaryStatus": "Starting",
                 "SecondaryStatusTransitions": [],
                 "HyperParameters": request.get("HyperParameters", {}),
+                # SageMaker's default limit is one day; Describe always has a StoppingCondition.
+                "StoppingCondition": {
+                    "MaxRuntimeInSeconds": DEFAULT_MAX_RUNTIME_SECONDS,
+                    **(request.get("StoppingCondition") or {}),
+                },
                 "CreationTime": created,
                 "LastModifiedTime": created,
             },
@@ -142,7 +143,12 @@ class TrainingJobs(JobFamily[TrainingJob]):
         return self.describe(request["TrainingJobName"])
 
     def list_training_jobs(self, request: dict[str, Any]) -> dict[str, Any]:
+        if request.get("WarmPoolStatusEquals") or request.get("TrainingPlanArnEquals"):
+            return {"TrainingJobSummaries": []}  # no warm pools or training plans locally
         return self.list(request)
 
     def stop_training_job(self, request: dict[str, Any]) -> dict[str, Any]:
         return self.stop(request["TrainingJobName"])
+
+    def delete_training_job(self, request: dict[str, Any]) -> dict[str, Any]:
+        return self.delete(request["TrainingJobName"])

@@ -27,6 +27,7 @@ class TransformJob(JobResource):
         "TransformJobStatus",
         "FailureReason",
     )
+    DESCRIBE_HIDES = ("LastModifiedTime",)  # in TransformJobSummary, not DescribeTransformJob
 
 
 class TransformJobs(JobFamily[TransformJob]):
@@ -35,6 +36,7 @@ class TransformJobs(JobFamily[TransformJob]):
     KIND = "transform"
     ARN_RESOURCE = "transform-job"
     RESULT_KEY = "TransformJobSummaries"
+    LIST_ORDER = "Descending"
     OPERATIONS = (
         "create_transform_job",
         "describe_transform_job",

@@ -15,7 +15,13 @@ import time
 import uuid
 from typing import Any
 
-from ..exceptions import ResourceInUse, ResourceNotFound, SageMakerError, ValidationError
+from ..exceptions import (
+    ResourceInUse,
+    ResourceLimitExceeded,
+    ResourceNotFound,
+    SageMakerError,
+    ValidationError,
+)
 from ..execution import LogStream
 from ..runners.job import RunnerContext
 from .base import Family, Resource, Shared, Store, now, without
@@ -25,6 +31,7 @@ from .training import TrainingJob, TrainingJobs
 LOG = logging.getLogger(__name__)
 TUNING_LOG_GROUP = "/aws/sagemaker/HyperParameterTuningJobs"  # a local addition: see README
 POLL_SECONDS = 0.3
+MAX_TRAINING_JOBS = 750  # SageMaker's default quota of training jobs per tuning job
 # Definition fields a training job request does not take.
 DEFINITION_ONLY = (
     "StaticHyperParameters",
@@ -65,6 +72,21 @@ def _sample(low: float, high: float, scaling: str, rng: random.Random) -> float:
     return rng.uniform(low, high)
 
 
+def _range(r: dict[str, Any], kind: str, *, integer: bool) -> tuple[float, float]:
+    """A range's bounds as numbers; ValidationError naming it unless MinValue <= MaxValue are
+    finite numbers (whole ones for an integer range)."""
+    where = f"HyperParameterTuningJobConfig.ParameterRanges.{kind} {r['Name']!r}"
+    try:
+        low, high = float(r["MinValue"]), float(r["MaxValue"])
+    except ValueError as err:
+        raise ValidationError(f"{where}: MinValue and MaxValue must be numbers") from err
+    if not (math.isfinite(low) and math.isfinite(high)) or low > high:
+        raise ValidationError(f"{where}: MinValue must be a finite number <= MaxValue")
+    if integer and not (low.is_integer() and high.is_integer()):
+        raise ValidationError(f"{where}: MinValue and MaxValue must be integers")
+    return low, high
+
+
 def plan(request: dict[str, Any]) -> list[dict[str, str]]:
     """The tuned hyperparameters of every training job, in launch order; ValidationError for
     what SageMaker rejects when the tuning job is created."""
@@ -95,22 +117,33 @@ def plan(request: dict[str, Any]) -> list[dict[str, str]]:
             raise ValidationError("Grid search strategy supports only categorical parameter ranges")
         categorical = ranges.get("CategoricalParameterRanges") or []
         names = [r["Name"] for r in categorical]
-        grid = [
+        size = math.prod(len(r["Values"]) for r in categorical)
+        if min(size, maximum or size) > MAX_TRAINING_JOBS:
+            raise ResourceLimitExceeded(
+                f"The grid has {size} combinations: a tuning job runs at most "
+                f"{MAX_TRAINING_JOBS} training jobs (set ResourceLimits.MaxNumberOfTrainingJobs)"
+            )
+        combinations = itertools.product(*(r["Values"] for r in categorical))
+        return [
             dict(zip(names, values, strict=True))
-            for values in itertools.product(*(r["Values"] for r in categorical))
+            for values in itertools.islice(combinations, maximum or size)
         ]
-        return grid[:maximum] if maximum else grid
     if not maximum:
         raise ValidationError(f"{strategy} strategy needs ResourceLimits.MaxNumberOfTrainingJobs")
+    if maximum > MAX_TRAINING_JOBS:
+        raise ResourceLimitExceeded(
+            f"ResourceLimits.MaxNumberOfTrainingJobs {maximum} is above the "
+            f"{MAX_TRAINING_JOBS} training jobs a tuning job may run"
+        )
     rng = random.Random(name)  # the same tuning job name replays the same search
     planned = []
     for _ in range(maximum):
         tuned: dict[str, str] = {}
         for r in ranges.get("IntegerParameterRanges") or []:
-            low, high = float(r["MinValue"]), float(r["MaxValue"])
+            low, high = _range(r, "IntegerParameterRanges", integer=True)
             tuned[r["Name"]] = _format(_sample(low, high, r.get("ScalingType", "Auto"), rng), True)
         for r in ranges.get("ContinuousParameterRanges") or []:
-            low, high = float(r["MinValue"]), float(r["MaxValue"])
+            low, high = _range(r, "ContinuousParameterRanges", integer=False)
             tuned[r["Name"]] = _format(_sample(low, high, r.get("ScalingType", "Auto"), rng), False)
         for r in ranges.get("CategoricalParameterRanges") or []:
             tuned[r["Name"]] = rng.choice(r["Values"])
@@ -333,6 +366,7 @@ class TuningJobs(Family):
         "list_hyper_parameter_tuning_jobs",
         "stop_hyper_parameter_tuning_job",
         "list_training_jobs_for_hyper_parameter_tuning_job",
+        "delete_hyper_parameter_tuning_job",
     )
 
     def __init__(self, shared: Shared, training: TrainingJobs, closing: threading.Event):
@@ -377,7 +411,13 @@ class TuningJobs(Family):
         return self.jobs.get(request["HyperParameterTuningJobName"]).describe()
 
     def list_hyper_parameter_tuning_jobs(self, request: dict[str, Any]) -> dict[str, Any]:
-        return list_answer(self.jobs, request, "HyperParameterTuningJobSummaries")
+        return list_answer(
+            self.jobs,
+            request,
+            "HyperParameterTuningJobSummaries",
+            sort_by="Name",
+            order="Ascending",
+        )
 
     def stop_hyper_parameter_tuning_job(self, request: dict[str, Any]) -> dict[str, Any]:
         name = request["HyperParameterTuningJobName"]
@@ -389,6 +429,20 @@ class TuningJobs(Family):
         job.stop_requested.set()
         return {}
 
+    def delete_hyper_parameter_tuning_job(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Only a finished tuning job; its training jobs stay (as SageMaker keeps them)."""
+        name = request["HyperParameterTuningJobName"]
+        with self.lock:
+            job = self.jobs.get(name)
+            status = job.description["HyperParameterTuningJobStatus"]
+            if status in ("InProgress", "Stopping"):
+                raise ResourceInUse(
+                    f"The tuning job {name} is {status}: stop it before deleting it."
+                )
+            self.jobs.remove(name)
+            self.tags.forget(job.arn)
+        return {}
+
     def list_training_jobs_for_hyper_parameter_tuning_job(
         self, request: dict[str, Any]
     ) -> dict[str, Any]:
@@ -396,7 +450,7 @@ class TuningJobs(Family):
         summaries = job.training_summaries()
         if request.get("StatusEquals"):
             summaries = [s for s in summaries if s["TrainingJobStatus"] == request["StatusEquals"]]
-        sort_by = request.get("SortBy", "CreationTime")
+        sort_by = request.get("SortBy", "Name")
         if sort_by == "FinalObjectiveMetricValue":
             scored = [s for s in summaries if "FinalHyperParameterTuningJobObjectiveMetric" in s]
             scored.sort(key=lambda s: s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"])
@@ -404,7 +458,7 @@ class TuningJobs(Family):
         else:
             key = {"Name": "TrainingJobName", "Status": "TrainingJobStatus"}.get(sort_by, sort_by)
             summaries.sort(key=lambda s: s[key])
-        if request.get("SortOrder", "Descending") == "Descending":
+        if request.get("SortOrder", "Ascending") == "Descending":
             summaries.reverse()
         return page(summaries, request, "TrainingJobSummaries")
 

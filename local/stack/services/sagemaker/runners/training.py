@@ -80,7 +80,11 @@ class TrainingRunner(JobRunner):
     def execute(self) -> Outcome:
         d = self.job.document()
         name = d["TrainingJobName"]
-        launch = resolve(d["AlgorithmSpecification"]["TrainingImage"], "train", self.context.images)
+        spec = d["AlgorithmSpecification"]
+        # SageMaker runs the image's ``train``; ContainerEntrypoint replaces it, as on AWS.
+        entrypoint = list(spec.get("ContainerEntrypoint") or ["train"])
+        launch = resolve(spec["TrainingImage"], entrypoint[0], self.context.images)
+        arguments = [*entrypoint[1:], *(spec.get("ContainerArguments") or [])]
         root = self.context.job_root("training-jobs", name)
         opt_ml = root / "opt_ml"
         s3 = self.context.client("s3")
@@ -132,7 +136,7 @@ class TrainingRunner(JobRunner):
             "SM_CURRENT_HOST": "algo-1",
         }
         outcome = self.launch(
-            self.container_process(launch, opt_ml, environment, [], on_line, root),
+            self.container_process(launch, opt_ml, environment, arguments, on_line, root),
             max_runtime(d),
             root,
             started=lambda: self.job.progress(
