@@ -218,6 +218,12 @@ class ParamSchema(dict[str, Any]):
     def __deepcopy__(self, memo: dict[int, Any]) -> ParamSchema:
         return self
 
+    def __copy__(self) -> ParamSchema:
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled through its constructor, not setitem
+        return ParamSchema, (dict(self),)
+
     def _read_only(self, *args: Any, **kwargs: Any) -> Any:
         raise TypeError("a param's schema is shared by every task's copy of the params: read-only")
 

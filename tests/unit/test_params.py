@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
+import pickle
 
 import jsonschema
 import pytest
@@ -274,6 +275,9 @@ def test_the_dag_params_schemas_are_shared_by_every_copy_and_read_only(kind):
         with pytest.raises(TypeError, match="read-only"):
             schema.update({"type": "string"})
     assert copied.validate() == dag_params.validate()
+    schema = dag_params.get_param(name).schema
+    assert copy.copy(schema) is schema
+    assert pickle.loads(pickle.dumps(schema)) == schema
 
 
 @pytest.mark.parametrize("kind", ["train", "evaluate", "deploy", "batch_inference"])
