@@ -123,7 +123,7 @@ def queue_url_prefix() -> str:
 
 def landing_asset(model: Model, data_kind: str, url_prefix: str | None = None) -> Asset:
     """The asset a model's ``data_kind`` markers update; watched when the queues are configured."""
-    from airflow.sdk import Asset
+    from mlops.dag_factory import ProductAsset
 
     _check_kind(data_kind)
     prefix = queue_url_prefix() if url_prefix is None else url_prefix
@@ -144,7 +144,7 @@ def landing_asset(model: Model, data_kind: str, url_prefix: str | None = None) -
             waiter_delay=WATCHER_DELAY_SECONDS,
         )
         watchers.append(AssetWatcher(name=f"{name}__sqs", trigger=trigger))
-    return Asset(name=name, uri=f"mlops://landing/{data_kind}/{path}", watchers=watchers)
+    return ProductAsset(name=name, uri=f"mlops://landing/{data_kind}/{path}", watchers=watchers)
 
 
 # --------------------------------------------------------------------------------------------

@@ -125,3 +125,20 @@ def test_a_run_without_a_month_is_skipped_with_its_reason():
     with pytest.raises(AirflowSkipException, match="trained already"):
         month_or_skip(steps.RunMonth(None, "2026-10 is trained already (arn)"))
     assert month_or_skip(steps.RunMonth("2026-10", "labeled marker of 2026-10")) == "2026-10"
+
+
+def test_the_dags_assets_hash_by_name_and_uri_and_serialize_as_assets():
+    """Airflow hashes a DAG's schedule for every dependency it sets: the product's assets hash
+    without serializing their watchers, consistently with Asset's equality."""
+    from airflow.sdk import Asset
+    from airflow.serialization.encoders import encode_asset_like
+    from mlops.dag_factory import challenger_asset
+
+    de = get_model("de")
+    watched = events.landing_asset(de, "labeled", url_prefix="https://sqs.example/q-")
+    for asset in (watched, challenger_asset(de)):
+        assert hash(asset) == hash((asset.name, asset.uri))
+        plain = Asset(name=asset.name, uri=asset.uri, watchers=asset.watchers, extra=asset.extra)
+        assert asset == plain
+        assert encode_asset_like(asset) == encode_asset_like(plain)
+    assert watched.watchers  # the watcher is still there

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
+import pickle
 
 import jsonschema
 import pytest
@@ -259,3 +260,35 @@ def test_the_models_config_is_unchanged_by_a_runs_params():
     params.model_for_train(GB, {"hpo_max_jobs": 9, "hpo_max_parallel_jobs": 3})
     params.model_for_batch(GB, {"review_threshold": 0.1})
     assert json.dumps(GB.model_dump(), sort_keys=True) == before
+
+
+@pytest.mark.parametrize("kind", ["train", "evaluate", "deploy", "batch_inference"])
+def test_the_dag_params_schemas_are_shared_by_every_copy_and_read_only(kind):
+    """Airflow deep-copies a DAG's params into every task: the copies share each schema."""
+    dag_params = ParamsDict(params.airflow_params(kind, DE))
+    copied = copy.deepcopy(dag_params)
+    for name in dag_params:
+        schema = dag_params.get_param(name).schema
+        assert copied.get_param(name).schema is schema
+        with pytest.raises(TypeError, match="read-only"):
+            schema["type"] = "string"
+        with pytest.raises(TypeError, match="read-only"):
+            schema.update({"type": "string"})
+    assert copied.validate() == dag_params.validate()
+    schema = dag_params.get_param(name).schema
+    assert copy.copy(schema) is schema
+    assert pickle.loads(pickle.dumps(schema)) == schema
+
+
+@pytest.mark.parametrize("kind", ["train", "evaluate", "deploy", "batch_inference"])
+def test_the_dag_params_declare_draft_7_and_keep_the_specs(kind):
+    """Airflow checks each param's schema against its draft's metaschema at DAG construction:
+    draft 7's is the cheap one. Each schema is its spec otherwise."""
+    specs = params.param_specs(kind, DE)
+    for name, param in params.airflow_params(kind, DE).items():
+        assert jsonschema.validators.validator_for(param.schema) is jsonschema.Draft7Validator
+        jsonschema.Draft7Validator.check_schema(param.schema)
+        spec = dict(specs[name])
+        assert param.value == spec.pop("default")
+        assert param.description == spec.pop("description")
+        assert {k: v for k, v in param.schema.items() if k != "$schema"} == spec
