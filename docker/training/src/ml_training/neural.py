@@ -178,12 +178,20 @@ def save_checkpoint(runtime: Runtime, directory: Path, state: dict) -> Path:
     import torch
 
     path = directory / CHECKPOINT_FILE
+    tmp = path.with_suffix(".tmp")
     if runtime.kind == "xla":
-        runtime.xm.save(state, str(path))  # moves tensors to CPU and writes on the master only
+        # xm.save moves the tensors to CPU (so the file loads without torch_xla), writes on each
+        # host's local master and is a rendezvous: every rank calls it. It neither creates the
+        # directory nor writes atomically, so both are done here, as on the other devices.
+        writes = runtime.xm.is_master_ordinal(local=True)
+        if writes:
+            directory.mkdir(parents=True, exist_ok=True)
+        runtime.xm.save(state, str(tmp))
+        if writes:
+            os.replace(tmp, path)
         return path
     if runtime.is_main:
         directory.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
         torch.save(state, tmp)
         os.replace(tmp, path)  # never leave a half-written checkpoint behind
     return path
@@ -265,7 +273,9 @@ def _predict_labels(
 
     network.eval()
     out: list[str] = []
-    with torch.inference_mode():
+    # no_grad, not inference_mode: torch_xla refuses inference tensors ("Cannot set
+    # version_counter for inference tensor"), and the scores are the same.
+    with torch.no_grad():
         for i in range(len(dataset)):
             indices, offsets, weights, numeric, _ = (t.to(runtime.device) for t in dataset[i])
             logits = network(indices, offsets, weights, numeric)
