@@ -44,12 +44,18 @@ def image_env(image: str, opt_ml: Path, extra: dict[str, str] | None = None) -> 
 
 
 def run_entrypoint(
-    image: str, module: str, opt_ml: Path, env: dict[str, str] | None = None, timeout: float = 180
+    image: str,
+    module: str,
+    opt_ml: Path,
+    env: dict[str, str] | None = None,
+    timeout: float = 180,
+    python: str = PYTHON,
 ) -> subprocess.CompletedProcess:
+    """``python -m module`` as the image runs it (``python``: the image's interpreter)."""
     workdir = opt_ml.parent / f"cwd-{module.rsplit('.', 1)[-1]}"
     workdir.mkdir(exist_ok=True)
     return subprocess.run(
-        [PYTHON, "-m", module],
+        [python, "-m", module],
         cwd=workdir,
         env=image_env(image, opt_ml, env),
         capture_output=True,

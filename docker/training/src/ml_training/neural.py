@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -408,6 +409,7 @@ def train_neural(
         # loss is NaN/inf is marked on the device and read every LOSS_CHECK_STEPS steps.
         total_loss, seen = torch.zeros((), device=runtime.device), 0
         divergence = Divergence(torch, runtime.device, epoch, first, learning_rate)
+        started = time.perf_counter()
         for position, batch in zip(indices_of_batches, loader, strict=False):
             if stop.received:
                 divergence.check()  # never checkpoint weights a non-finite loss has updated
@@ -433,6 +435,8 @@ def train_neural(
             if (position + 1) % LOSS_CHECK_STEPS == 0:
                 divergence.check()
         divergence.check()  # before the checkpoint: a rerun must not resume from NaN weights
+        # The check read the device: every step of the epoch has run (XLA executes lazily).
+        items_per_second = seen / max(time.perf_counter() - started, 1e-9)
         checkpoint(epoch + 1, 0)
         if runtime.is_main:
             predicted = _predict_labels(network, validation_data, runtime, labels)
@@ -442,7 +446,7 @@ def train_neural(
                 "train:loss": float(total_loss.cpu()) / max(seen, 1),
                 **{f"validation:{k}": v for k, v in scores.items()},
             }
-            emit("train", {"loss": metrics["train:loss"]})
+            emit("train", {"loss": metrics["train:loss"], "items_per_second": items_per_second})
             emit("validation", scores)
     if stop.received:
         raise TrainingStopped(
