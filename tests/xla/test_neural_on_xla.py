@@ -111,6 +111,11 @@ def test_neural_trains_through_the_xla_branch(xla_training):
     assert macro_f1 >= 0.85, result.stdout
     assert card["metrics"]["validation:macro_f1"] == pytest.approx(macro_f1, abs=1e-6)
     assert re.search(r"^train:items_per_second=[0-9.]+;$", result.stdout, re.M)
+    # Every op compiled by XLA: none left to torch_xla's host fallback (EmbeddingBag was, with a
+    # transfer each way at every step).
+    report = re.search(r"^xla: (\d+) graph compilations .*$", result.stdout, re.M)
+    assert report, result.stdout
+    assert report.group(0).endswith("ops run on the host, not XLA: none"), report.group(0)
 
 
 def test_the_xla_model_serves_on_cpu_torch(xla_training, workspace, prepared, inference_python):

@@ -125,7 +125,8 @@ def select_runtime(requested: str) -> Runtime:
 
 
 class BatchDataset:
-    """Map-style dataset whose items are whole batches (CSR slices → EmbeddingBag inputs)."""
+    """Map-style dataset whose items are whole batches (CSR slices → EmbeddingBag inputs, and
+    each index's row for the network's XLA path)."""
 
     def __init__(
         self, matrix, numeric: np.ndarray, targets: np.ndarray, batches: list[np.ndarray], pad: int
@@ -148,17 +149,20 @@ class BatchDataset:
         part = self.matrix[rows]
         indices = part.indices.astype(np.int64)
         weights = part.data.astype(np.float32)
+        bag_ids = np.repeat(np.arange(len(rows), dtype=np.int64), np.diff(part.indptr))
         if self.pad:
             # Zero-weight entries in the last bag leave every sum unchanged and fix the shape.
             extra = (-len(indices)) % self.pad
             indices = np.concatenate([indices, np.zeros(extra, dtype=np.int64)])
             weights = np.concatenate([weights, np.zeros(extra, dtype=np.float32)])
+            bag_ids = np.concatenate([bag_ids, np.full(extra, len(rows) - 1, dtype=np.int64)])
         return (
             torch.from_numpy(indices),
             torch.from_numpy(part.indptr[:-1].astype(np.int64)),
             torch.from_numpy(weights),
             torch.from_numpy(self.numeric[rows]),
             torch.from_numpy(self.targets[rows]),
+            torch.from_numpy(bag_ids),
         )
 
 
@@ -267,6 +271,25 @@ def _settings(hp: Hyperparameters) -> dict[str, Any]:
     }
 
 
+def xla_report() -> str:
+    """One line on the XLA run: graph compilations (each one a neuronx-cc compile on Trainium)
+    and the operations torch_xla ran on the host instead (a transfer each way, every step)."""
+    import torch_xla.debug.metrics as met
+
+    compiled = met.metric_data("CompileTime")
+    count, seconds = (compiled[0], compiled[1] / 1e9) if compiled else (0, 0.0)
+    fallbacks = sorted(name for name in met.counter_names() if name.startswith("aten::"))
+    return (
+        f"xla: {count} graph compilations ({seconds:.1f} s); "
+        f"ops run on the host, not XLA: {', '.join(fallbacks) or 'none'}"
+    )
+
+
+def _bags(runtime: Runtime, bag_ids):
+    """The network's gather + scatter-add path on XLA (no EmbeddingBag lowering), else None."""
+    return bag_ids if runtime.kind == "xla" else None
+
+
 def _predict_labels(
     network, dataset: BatchDataset, runtime: Runtime, labels: list[str]
 ) -> list[str]:
@@ -278,8 +301,10 @@ def _predict_labels(
     # version_counter for inference tensor"), and the scores are the same.
     with torch.no_grad():
         for i in range(len(dataset)):
-            indices, offsets, weights, numeric, _ = (t.to(runtime.device) for t in dataset[i])
-            logits = network(indices, offsets, weights, numeric)
+            indices, offsets, weights, numeric, _, bag_ids = (
+                t.to(runtime.device) for t in dataset[i]
+            )
+            logits = network(indices, offsets, weights, numeric, _bags(runtime, bag_ids))
             out.extend(labels[j] for j in logits.argmax(dim=1).cpu().tolist())
     network.train()
     return out
@@ -418,10 +443,13 @@ def train_neural(
                     f"training stopped by SIGTERM at epoch {epoch + 1} batch {position}; "
                     f"checkpoint saved to {path}"
                 )
-            indices, offsets, weights, numeric, targets = (t.to(runtime.device) for t in batch)
+            indices, offsets, weights, numeric, targets, bag_ids = (
+                t.to(runtime.device) for t in batch
+            )
             optimizer.zero_grad(set_to_none=True)
             with torch.autocast(device_type="cuda", dtype=torch.float16, enabled=use_amp):
-                loss = loss_fn(trained(indices, offsets, weights, numeric), targets)
+                logits = trained(indices, offsets, weights, numeric, _bags(runtime, bag_ids))
+                loss = loss_fn(logits, targets)
             if runtime.kind == "xla":
                 loss.backward()
                 runtime.xm.optimizer_step(optimizer)  # all-reduces gradients across NeuronCores
@@ -448,6 +476,8 @@ def train_neural(
             }
             emit("train", {"loss": metrics["train:loss"], "items_per_second": items_per_second})
             emit("validation", scores)
+    if runtime.kind == "xla" and runtime.is_main:
+        print(xla_report(), flush=True)
     if stop.received:
         raise TrainingStopped(
             f"training stopped by SIGTERM after the last epoch; checkpoint in {checkpoint_dir}"
