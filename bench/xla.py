@@ -38,6 +38,9 @@ ITEMS = 3000
 EPOCHS = 4
 ITEMS_PER_SECOND = re.compile(r"^train:items_per_second=([0-9.]+);$", re.M)
 MACRO_F1 = re.compile(r"^validation:macro_f1=([0-9.]+);$", re.M)
+XLA_REPORT = re.compile(
+    r"^xla: (\d+) graph compilations \(([0-9.]+) s\); ops run on the host, not XLA: (.*)$", re.M
+)
 DEVICES = {"xla_cpu": ("xla", {"PJRT_DEVICE": "CPU"}), "cpu": ("cpu", {})}
 
 
@@ -58,7 +61,18 @@ def train_once(workspace: Path, prepared: Path, month, name: str) -> dict:
     if len(per_epoch) != EPOCHS:
         raise RuntimeError(f"{name}: expected {EPOCHS} items/s lines:\n{result.stdout}")
     preprocessing = json.loads((opt_ml / "model" / "preprocessing.json").read_text())
+    compiled = XLA_REPORT.search(result.stdout)
+    xla = (
+        {
+            "graph_compilations": int(compiled.group(1)),
+            "compile_s": float(compiled.group(2)),
+            "host_fallback_ops": compiled.group(3),
+        }
+        if compiled
+        else {}
+    )
     return {
+        **xla,
         "device": preprocessing["device"],
         "wall_s_incl_process_start": round(wall, 2),
         "items_per_s_per_epoch": [round(v, 1) for v in per_epoch],
