@@ -188,7 +188,13 @@ def free_port() -> int:
 class Server:
     """The real ``serve`` entrypoint (gunicorn) on a free loopback port."""
 
-    def __init__(self, opt_ml: Path, env: dict[str, str] | None = None, workers: int = 1):
+    def __init__(
+        self,
+        opt_ml: Path,
+        env: dict[str, str] | None = None,
+        workers: int = 1,
+        start_timeout: float = 60,
+    ):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = opt_ml.parent / f"serve-{self.port}.log"
@@ -208,7 +214,7 @@ class Server:
                 },
             ),
         )
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + start_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(
@@ -220,7 +226,9 @@ class Server:
             except OSError:
                 time.sleep(0.2)
         self.stop()
-        raise RuntimeError(f"serve did not answer /ping within 60 s: {self.log.read_text()}")
+        raise RuntimeError(
+            f"serve did not answer /ping within {start_timeout:g} s: {self.log.read_text()}"
+        )
 
     def get(self, path: str) -> tuple[int, bytes]:
         return self.request("GET", path)

@@ -121,7 +121,9 @@ def test_neural_trains_through_the_xla_branch(xla_training):
 def test_the_xla_model_serves_on_cpu_torch(xla_training, workspace, prepared, inference_python):
     """The inference image (CPU torch, no torch_xla) serves what the XLA run saved."""
     opt_ml, _ = xla_training
-    server = Server(serving_root(workspace, "serve-xla", opt_ml / "model"))
+    # The worker imports torch and scikit-learn before /ping answers: over a minute at times on
+    # the loaded 2-core machine this runs on, next to the XLA trainings.
+    server = Server(serving_root(workspace, "serve-xla", opt_ml / "model"), start_timeout=300)
     try:
         out = transform(server, prepared / "test_features", workspace / "transform-xla")
     finally:
