@@ -12,6 +12,8 @@ VENV_ML := .venv-ml
 VENV_CHECKOV := .venv-checkov
 VENV_TOOLS := .venv-tools
 VENV_SDK := .venv-sdk
+# torch-xla's CPU device for the Trainium (XLA) branch of `neural`: its own torch, ~7 GB (make test-xla).
+VENV_XLA := .venv-xla
 PY := $(VENV)/bin/python
 PY_ML := $(VENV_ML)/bin/python
 PY_SDK := $(VENV_SDK)/bin/python
@@ -30,14 +32,16 @@ PYTEST_ARGS ?=
 export MLOPS_ML_PYTHON := $(abspath $(PY_ML))
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv venv-ml venv-checkov venv-tools venv-sdk experiment node-tools lock test lint demo airflow bench bundle clean
+.PHONY: help venv venv-ml venv-checkov venv-tools venv-sdk venv-xla experiment node-tools lock test test-xla lint demo airflow bench bench-xla bundle clean
 
 help:
 	@echo "make demo    - run the whole pipeline locally (train, evaluate, deploy, batch inference) for every model of 3 countries (DE with its batteries scheme, FR, GB) x 2 months"
 	@echo "make test    - run the test suite"
+	@echo "make test-xla - train neural through its Trainium (XLA) branch on torch-xla's CPU device, serve it on CPU torch (.venv-xla, ~4 GB download)"
 	@echo "make lint    - ruff, mypy, hadolint, check-jsonschema and the Terraform format check"
 	@echo "make lock    - regenerate the hashed locks in locks/ from the requirements files"
 	@echo "make bench   - measure parse times, image throughput, demo wall time (writes bench/results.json)"
+	@echo "make bench-xla - neural training items/s on torch-xla's CPU device vs plain CPU (bench/results/xla.json)"
 	@echo "make bundle  - write dist/mwaa/ exactly as MWAA takes it"
 	@echo "make airflow - airflow standalone wired to the local AWS + SageMaker stack"
 	@echo "make experiment ARGS=... - launch/list/approve/reject with the SageMaker Python SDK (scripts/experiment.py)"
@@ -97,6 +101,10 @@ $(VENV_SDK)/.stamp: locks/venv-sdk.txt $(VENV_TOOLS)/.stamp
 	$(call venv_install,$(VENV_SDK),locks/venv-sdk.txt,)
 	@touch $@
 
+$(VENV_XLA)/.stamp: locks/venv-xla.txt $(VENV_TOOLS)/.stamp
+	$(call venv_install,$(VENV_XLA),locks/venv-xla.txt,)
+	@touch $@
+
 # HCL's own formatter (WASM, npm) for the Terraform format check.
 terraform/tools/node_modules/.stamp: terraform/tools/package.json terraform/tools/package-lock.json
 	cd terraform/tools && npm ci --silent --no-audit --no-fund
@@ -109,6 +117,9 @@ venv-ml: $(VENV_ML)/.stamp
 venv-checkov: $(VENV_CHECKOV)/.stamp
 # The SageMaker Python SDK v3 (scripts/experiment.py): its pins clash with MWAA's constraints.
 venv-sdk: $(VENV_SDK)/.stamp
+# torch-xla 2.9.0 is built for torch 2.9.0 (PyPI's CUDA build, with the nvidia-*-cu12 wheels), not
+# .venv-ml's 2.13.0+cpu: an environment of its own, outside `make test`.
+venv-xla: $(VENV_XLA)/.stamp
 node-tools: terraform/tools/node_modules/.stamp
 
 # Locks, one per environment, for Linux x86_64 and the local Python 3.11. The Airflow side is
@@ -123,6 +134,7 @@ lock: $(VENV_TOOLS)/.stamp
 	$(UV) pip compile -q --generate-hashes --python-version 3.11 $(LOCK_OPTIONS) -o locks/venv-ml.txt $(FIND_TORCH) $(ML_REQUIREMENTS)
 	$(UV) pip compile -q --generate-hashes --python-version 3.11 $(LOCK_OPTIONS) -o locks/venv-checkov.txt terraform/requirements-checkov.txt
 	$(UV) pip compile -q --generate-hashes --python-version 3.11 $(LOCK_OPTIONS) -o locks/venv-sdk.txt requirements-sdk.txt
+	$(UV) pip compile -q --generate-hashes --python-version 3.11 $(LOCK_OPTIONS) -o locks/venv-xla.txt requirements-xla.txt
 	$(UV) pip compile -q --python-version 3.12 $(LOCK_OPTIONS) -o locks/mwaa-py312.txt -c $(MWAA_CONSTRAINTS) \
 	  <(grep -v '^--constraint' requirements.txt; grep -E '^apache-airflow(-providers-amazon)?==' requirements-dev.txt)
 
@@ -146,6 +158,11 @@ test: venv venv-ml venv-checkov venv-tools venv-sdk node-tools
 experiment: venv-sdk
 	$(PY_SDK) scripts/experiment.py $(ARGS)
 
+# Training in .venv-xla on PJRT's CPU device (device=xla); prepare and serve in .venv-ml, as in
+# the images. Without torch_xla, tests/xla skips itself (so `make test` collects and skips it).
+test-xla: venv-xla venv-ml
+	PJRT_DEVICE=CPU $(VENV_XLA)/bin/python -m pytest tests/xla $(PYTEST_ARGS)
+
 bundle: venv
 	$(PY) scripts/bundle_mwaa.py dist/mwaa
 
@@ -157,6 +174,9 @@ airflow: venv venv-ml
 
 bench: venv venv-ml
 	$(PY) -m bench.run
+
+bench-xla: venv venv-ml venv-xla
+	$(PY) -m bench.run xla
 
 clean:
 	rm -rf dist .pytest_cache .local-stack

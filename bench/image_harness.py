@@ -44,12 +44,18 @@ def image_env(image: str, opt_ml: Path, extra: dict[str, str] | None = None) -> 
 
 
 def run_entrypoint(
-    image: str, module: str, opt_ml: Path, env: dict[str, str] | None = None, timeout: float = 180
+    image: str,
+    module: str,
+    opt_ml: Path,
+    env: dict[str, str] | None = None,
+    timeout: float = 180,
+    python: str = PYTHON,
 ) -> subprocess.CompletedProcess:
+    """``python -m module`` as the image runs it (``python``: the image's interpreter)."""
     workdir = opt_ml.parent / f"cwd-{module.rsplit('.', 1)[-1]}"
     workdir.mkdir(exist_ok=True)
     return subprocess.run(
-        [PYTHON, "-m", module],
+        [python, "-m", module],
         cwd=workdir,
         env=image_env(image, opt_ml, env),
         capture_output=True,
@@ -182,7 +188,13 @@ def free_port() -> int:
 class Server:
     """The real ``serve`` entrypoint (gunicorn) on a free loopback port."""
 
-    def __init__(self, opt_ml: Path, env: dict[str, str] | None = None, workers: int = 1):
+    def __init__(
+        self,
+        opt_ml: Path,
+        env: dict[str, str] | None = None,
+        workers: int = 1,
+        start_timeout: float = 60,
+    ):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = opt_ml.parent / f"serve-{self.port}.log"
@@ -202,7 +214,7 @@ class Server:
                 },
             ),
         )
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + start_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(
@@ -214,7 +226,9 @@ class Server:
             except OSError:
                 time.sleep(0.2)
         self.stop()
-        raise RuntimeError(f"serve did not answer /ping within 60 s: {self.log.read_text()}")
+        raise RuntimeError(
+            f"serve did not answer /ping within {start_timeout:g} s: {self.log.read_text()}"
+        )
 
     def get(self, path: str) -> tuple[int, bytes]:
         return self.request("GET", path)

@@ -116,8 +116,16 @@ def build_network(
                 nn.Linear(hidden_size, num_classes),
             )
 
-        def forward(self, indices, offsets, weights, numeric):
-            bag = self.embedding(indices, offsets, per_sample_weights=weights)
+        def forward(self, indices, offsets, weights, numeric, bag_ids=None):
+            """``bag_ids`` (each index's row, instead of ``offsets``): the same weighted sum as
+            gather + scatter-add, which XLA compiles. ``EmbeddingBag`` has no XLA lowering:
+            torch_xla runs it and its backward on the host, with transfers, at every step."""
+            if bag_ids is None:
+                bag = self.embedding(indices, offsets, per_sample_weights=weights)
+            else:
+                rows = nn.functional.embedding(indices, self.embedding.weight)
+                rows = rows * weights.unsqueeze(1)
+                bag = rows.new_zeros(numeric.shape[0], rows.shape[1]).index_add(0, bag_ids, rows)
             return self.mlp(torch.cat([bag, numeric], dim=1))
 
     return HashedBagClassifier()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,7 +125,8 @@ def select_runtime(requested: str) -> Runtime:
 
 
 class BatchDataset:
-    """Map-style dataset whose items are whole batches (CSR slices → EmbeddingBag inputs)."""
+    """Map-style dataset whose items are whole batches (CSR slices → EmbeddingBag inputs, and
+    each index's row for the network's XLA path)."""
 
     def __init__(
         self, matrix, numeric: np.ndarray, targets: np.ndarray, batches: list[np.ndarray], pad: int
@@ -147,17 +149,20 @@ class BatchDataset:
         part = self.matrix[rows]
         indices = part.indices.astype(np.int64)
         weights = part.data.astype(np.float32)
+        bag_ids = np.repeat(np.arange(len(rows), dtype=np.int64), np.diff(part.indptr))
         if self.pad:
             # Zero-weight entries in the last bag leave every sum unchanged and fix the shape.
             extra = (-len(indices)) % self.pad
             indices = np.concatenate([indices, np.zeros(extra, dtype=np.int64)])
             weights = np.concatenate([weights, np.zeros(extra, dtype=np.float32)])
+            bag_ids = np.concatenate([bag_ids, np.full(extra, len(rows) - 1, dtype=np.int64)])
         return (
             torch.from_numpy(indices),
             torch.from_numpy(part.indptr[:-1].astype(np.int64)),
             torch.from_numpy(weights),
             torch.from_numpy(self.numeric[rows]),
             torch.from_numpy(self.targets[rows]),
+            torch.from_numpy(bag_ids),
         )
 
 
@@ -178,12 +183,20 @@ def save_checkpoint(runtime: Runtime, directory: Path, state: dict) -> Path:
     import torch
 
     path = directory / CHECKPOINT_FILE
+    tmp = path.with_suffix(".tmp")
     if runtime.kind == "xla":
-        runtime.xm.save(state, str(path))  # moves tensors to CPU and writes on the master only
+        # xm.save moves the tensors to CPU (so the file loads without torch_xla), writes on each
+        # host's local master and is a rendezvous: every rank calls it. It neither creates the
+        # directory nor writes atomically, so both are done here, as on the other devices.
+        writes = runtime.xm.is_master_ordinal(local=True)
+        if writes:
+            directory.mkdir(parents=True, exist_ok=True)
+        runtime.xm.save(state, str(tmp))
+        if writes:
+            os.replace(tmp, path)
         return path
     if runtime.is_main:
         directory.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
         torch.save(state, tmp)
         os.replace(tmp, path)  # never leave a half-written checkpoint behind
     return path
@@ -258,6 +271,25 @@ def _settings(hp: Hyperparameters) -> dict[str, Any]:
     }
 
 
+def xla_report() -> str:
+    """One line on the XLA run: graph compilations (each one a neuronx-cc compile on Trainium)
+    and the operations torch_xla ran on the host instead (a transfer each way, every step)."""
+    import torch_xla.debug.metrics as met
+
+    compiled = met.metric_data("CompileTime")
+    count, seconds = (compiled[0], compiled[1] / 1e9) if compiled else (0, 0.0)
+    fallbacks = sorted(name for name in met.counter_names() if name.startswith("aten::"))
+    return (
+        f"xla: {count} graph compilations ({seconds:.1f} s); "
+        f"ops run on the host, not XLA: {', '.join(fallbacks) or 'none'}"
+    )
+
+
+def _bags(runtime: Runtime, bag_ids):
+    """The network's gather + scatter-add path on XLA (no EmbeddingBag lowering), else None."""
+    return bag_ids if runtime.kind == "xla" else None
+
+
 def _predict_labels(
     network, dataset: BatchDataset, runtime: Runtime, labels: list[str]
 ) -> list[str]:
@@ -265,10 +297,14 @@ def _predict_labels(
 
     network.eval()
     out: list[str] = []
-    with torch.inference_mode():
+    # no_grad, not inference_mode: torch_xla refuses inference tensors ("Cannot set
+    # version_counter for inference tensor"), and the scores are the same.
+    with torch.no_grad():
         for i in range(len(dataset)):
-            indices, offsets, weights, numeric, _ = (t.to(runtime.device) for t in dataset[i])
-            logits = network(indices, offsets, weights, numeric)
+            indices, offsets, weights, numeric, _, bag_ids = (
+                t.to(runtime.device) for t in dataset[i]
+            )
+            logits = network(indices, offsets, weights, numeric, _bags(runtime, bag_ids))
             out.extend(labels[j] for j in logits.argmax(dim=1).cpu().tolist())
     network.train()
     return out
@@ -398,6 +434,7 @@ def train_neural(
         # loss is NaN/inf is marked on the device and read every LOSS_CHECK_STEPS steps.
         total_loss, seen = torch.zeros((), device=runtime.device), 0
         divergence = Divergence(torch, runtime.device, epoch, first, learning_rate)
+        started = time.perf_counter()
         for position, batch in zip(indices_of_batches, loader, strict=False):
             if stop.received:
                 divergence.check()  # never checkpoint weights a non-finite loss has updated
@@ -406,10 +443,13 @@ def train_neural(
                     f"training stopped by SIGTERM at epoch {epoch + 1} batch {position}; "
                     f"checkpoint saved to {path}"
                 )
-            indices, offsets, weights, numeric, targets = (t.to(runtime.device) for t in batch)
+            indices, offsets, weights, numeric, targets, bag_ids = (
+                t.to(runtime.device) for t in batch
+            )
             optimizer.zero_grad(set_to_none=True)
             with torch.autocast(device_type="cuda", dtype=torch.float16, enabled=use_amp):
-                loss = loss_fn(trained(indices, offsets, weights, numeric), targets)
+                logits = trained(indices, offsets, weights, numeric, _bags(runtime, bag_ids))
+                loss = loss_fn(logits, targets)
             if runtime.kind == "xla":
                 loss.backward()
                 runtime.xm.optimizer_step(optimizer)  # all-reduces gradients across NeuronCores
@@ -423,6 +463,8 @@ def train_neural(
             if (position + 1) % LOSS_CHECK_STEPS == 0:
                 divergence.check()
         divergence.check()  # before the checkpoint: a rerun must not resume from NaN weights
+        # The check read the device: every step of the epoch has run (XLA executes lazily).
+        items_per_second = seen / max(time.perf_counter() - started, 1e-9)
         checkpoint(epoch + 1, 0)
         if runtime.is_main:
             predicted = _predict_labels(network, validation_data, runtime, labels)
@@ -432,8 +474,10 @@ def train_neural(
                 "train:loss": float(total_loss.cpu()) / max(seen, 1),
                 **{f"validation:{k}": v for k, v in scores.items()},
             }
-            emit("train", {"loss": metrics["train:loss"]})
+            emit("train", {"loss": metrics["train:loss"], "items_per_second": items_per_second})
             emit("validation", scores)
+    if runtime.kind == "xla" and runtime.is_main:
+        print(xla_report(), flush=True)
     if stop.received:
         raise TrainingStopped(
             f"training stopped by SIGTERM after the last epoch; checkpoint in {checkpoint_dir}"
