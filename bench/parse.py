@@ -135,8 +135,19 @@ def sixty_models(path: Path, source: Path = COUNTRIES_FILE) -> Path:
                     country.setdefault("schemes", {})[own] = copy.deepcopy(overrides)
                     schemes -= 1
         round_ += 1
+    for country, _ in countries:
+        _own_alarms(country, country["code"])
+        for scheme, overrides in (country.get("schemes") or {}).items():
+            _own_alarms(overrides, f"{country['code']}-{scheme}")
     path.write_text(yaml.safe_dump({"countries": [country for country, _ in countries]}))
     return path
+
+
+def _own_alarms(entry: dict, key: str) -> None:
+    """Suffix the rollback alarms an entry names with its model's key: an alarm watches one
+    endpoint, so the copies of one profile may not share its alarm names."""
+    for alarm in (entry.get("endpoint") or {}).get("rollback_alarms") or []:
+        alarm["name"] = f"{alarm['name']}-{key}"
 
 
 # How a bare DAG builds a task of each class: a TaskFlow decorator, or the class with the fewest
