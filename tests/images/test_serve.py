@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -177,3 +178,28 @@ def test_local_server_listens_on_loopback_only(linear_server):
     log = linear_server.log.read_text()
     assert f"Listening at: http://127.0.0.1:{linear_server.port}" in log
     assert "0.0.0.0" not in log
+
+
+def test_a_worker_freezes_its_heap_once_the_model_is_loaded(workspace, linear_model, monkeypatch):
+    """The collector skips what lives as long as the worker (modules, the model): a full
+    collection mid-request would otherwise walk it all (ml_inference.serve.freeze_heap)."""
+    import gc
+
+    source = str(Path(__file__).parents[2] / "docker" / "inference" / "src")
+    monkeypatch.syspath_prepend(source)
+    from ml_inference.app import InferenceApp
+    from ml_inference.serve import ModelServer
+
+    opt_ml = serving_root(workspace, "serve-freeze", linear_model.model_dir)
+    monkeypatch.setenv("OPT_ML_DIR", str(opt_ml))
+    server = ModelServer.__new__(ModelServer)  # load() alone: no gunicorn arbiter in this test
+    server.app_options = {"max_payload_mb": 6.0, "workers": 1}
+    gc.unfreeze()
+    try:
+        app = server.load()
+        assert isinstance(app, InferenceApp) and app.classifier.labels
+        frozen = gc.get_freeze_count()
+        # Everything alive is frozen: the model's own objects included, the modules too.
+        assert frozen > 10_000 and len(gc.get_objects()) < frozen / 10
+    finally:
+        gc.unfreeze()

@@ -14,6 +14,7 @@ page writer in this process and its workers.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -58,6 +59,18 @@ def app_logging() -> None:
     app_log.propagate = False
 
 
+def freeze_heap() -> None:
+    """Move everything alive now (modules, the model) out of the cyclic collector's sight.
+
+    A MultiRecord request allocates tens of thousands of dicts and lists (records, answers),
+    so the collector runs full collections mid-request, and each one walked the ~200k objects
+    that importing torch and scikit-learn leaves behind: a third of the answer-building time.
+    Frozen objects are never collected, which is right for what lives as long as the worker.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 class ModelServer(BaseApplication):
     def __init__(self, options: dict, app_options: dict):
         self.options = options
@@ -76,7 +89,9 @@ class ModelServer(BaseApplication):
         from ml_inference.app import InferenceApp
 
         app_logging()
-        return InferenceApp(load_model(opt_ml() / "model"), **self.app_options)
+        app = InferenceApp(load_model(opt_ml() / "model"), **self.app_options)
+        freeze_heap()
+        return app
 
 
 def server_options() -> tuple[dict, dict]:
