@@ -4,7 +4,8 @@ Run as ``.venv-ml/bin/python -m bench.images [--items N]``; writes ``bench/resul
 Everything runs the way SageMaker (and the local backend) runs it: entrypoints as subprocesses
 against a temp /opt/ml, and the real gunicorn server over loopback HTTP. Throughput "per core"
 means one server worker and one intra-op thread, against the model's own predict in this process
-with one thread too, both with their start-up heap frozen (gc.freeze). Each algorithm also gets a
+with one thread too, both with their start-up heap frozen (gc.freeze) and glibc keeping freed
+memory (ml_inference.serve.keep_freed_memory). Each algorithm also gets a
 profile: CPU ms per 1000-record request by stage (JSON parse, validation, featurize, predict,
 answers, encode, the WSGI app, and HTTP + gunicorn as the rest of the server's CPU).
 """
@@ -312,8 +313,10 @@ def main(argv: list[str] | None = None) -> int:
 
         import torch
         from ml_common.model import load_model
+        from ml_inference.serve import keep_freed_memory
 
         torch.set_num_threads(1)
+        keep_freed_memory()  # like for like: the server's workers tune glibc malloc so
         for algorithm, model_dir in models.items():
             model = load_model(model_dir)
             # Like for like: the server's worker freezes its heap once its model is loaded
