@@ -11,24 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Asset
 
+from mlops.assets import ProductAsset
 from mlops.config import DAG_KINDS, Model, models_to_generate
 from mlops.notifications import on_failure
 
 if TYPE_CHECKING:
     from airflow.sdk import DAG
-
-
-class ProductAsset(Asset):
-    """An ``Asset`` that hashes by its name and URI: every asset the DAGs schedule on or emit.
-
-    Airflow hashes a DAG, its schedule included, for every dependency a task sets (each XCom
-    argument is one), and ``Asset``'s own hash serializes the whole asset to JSON (watchers
-    included) each time: a sixth of the product's parse time. Equal assets have equal names and
-    URIs, so this hash agrees with ``Asset``'s equality; Airflow serializes it as an ``Asset``.
-    """
-
-    def __hash__(self) -> int:
-        return hash((self.name, self.uri))
 
 
 def default_args(model: Model) -> dict[str, Any]:

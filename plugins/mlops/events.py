@@ -123,7 +123,7 @@ def queue_url_prefix() -> str:
 
 def landing_asset(model: Model, data_kind: str, url_prefix: str | None = None) -> Asset:
     """The asset a model's ``data_kind`` markers update; watched when the queues are configured."""
-    from mlops.dag_factory import ProductAsset
+    from mlops.assets import ProductAsset
 
     _check_kind(data_kind)
     prefix = queue_url_prefix() if url_prefix is None else url_prefix
