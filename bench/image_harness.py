@@ -49,13 +49,14 @@ def run_entrypoint(
     opt_ml: Path,
     env: dict[str, str] | None = None,
     timeout: float = 180,
-    python: str = PYTHON,
+    python: str | None = None,
 ) -> subprocess.CompletedProcess:
-    """``python -m module`` as the image runs it (``python``: the image's interpreter)."""
+    """``python -m module`` as the image runs it (``python``: the image's interpreter; by default
+    ``PYTHON`` as it is at the call, which a caller may set)."""
     workdir = opt_ml.parent / f"cwd-{module.rsplit('.', 1)[-1]}"
     workdir.mkdir(exist_ok=True)
     return subprocess.run(
-        [python, "-m", module],
+        [python or PYTHON, "-m", module],
         cwd=workdir,
         env=image_env(image, opt_ml, env),
         capture_output=True,
