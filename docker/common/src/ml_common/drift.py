@@ -16,6 +16,7 @@ dicts of a few hundred counts.
 from __future__ import annotations
 
 import math
+import random
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -25,36 +26,82 @@ TEXT_FIELD = "title"
 NUMERIC_FIELDS = ("weight_kg", "screen_size_in")
 
 
+# Numeric values kept for the median and p95: all of them up to this many, past it a uniform
+# sample of this many (reservoir sampling), so a field costs at most this many floats whatever
+# the month's volume. Count, min, max and mean stay exact.
+NUMERIC_SAMPLE_SIZE = 100_000
+
+
 def _quantile(ordered: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def _stats(values: list[float]) -> dict[str, float] | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return {
-        "min": ordered[0],
-        "max": ordered[-1],
-        "mean": sum(ordered) / len(ordered),
-        "median": _quantile(ordered, 0.5),
-        "p95": _quantile(ordered, 0.95),
-    }
+def _histogram_quantile(counts: list[tuple[int, int]], total: int, q: float) -> int:
+    """The value at rank ``int(q * total)`` of the values ``counts`` (value, count), in value
+    order: what ``_quantile`` gives on the expanded, sorted list, without expanding it."""
+    rank = min(total - 1, int(q * total))
+    seen = 0
+    for value, count in counts:
+        seen += count
+        if seen > rank:
+            return value
+    raise ValueError("rank beyond the histogram")  # unreachable: the counts sum to total
+
+
+class NumericStats:
+    """One numeric field's count, min, max and sum, exact, and a bounded sample for quantiles:
+    every value while there are at most ``sample_size``, then a uniform sample of that many
+    (Algorithm R, seeded: the same records give the same profile)."""
+
+    def __init__(self, sample_size: int | None = None, seed: int = 0) -> None:
+        self.sample_size = NUMERIC_SAMPLE_SIZE if sample_size is None else sample_size
+        self.count = 0
+        self.total = 0.0
+        self.low = math.inf
+        self.high = -math.inf
+        self.sample: list[float] = []
+        self._random = random.Random(seed)
+
+    def add(self, value: float) -> None:
+        self.count += 1
+        self.total += value
+        self.low = min(self.low, value)
+        self.high = max(self.high, value)
+        if len(self.sample) < self.sample_size:
+            self.sample.append(value)
+            return
+        slot = self._random.randrange(self.count)
+        if slot < self.sample_size:
+            self.sample[slot] = value
+
+    def stats(self) -> dict[str, float] | None:
+        if not self.count:
+            return None
+        ordered = sorted(self.sample)
+        return {
+            "min": self.low,
+            "max": self.high,
+            "mean": self.total / self.count,
+            "median": _quantile(ordered, 0.5),
+            "p95": _quantile(ordered, 0.95),
+        }
 
 
 class Profiler:
-    """Accumulates a profile one record at a time (streaming: bounded memory per class/value).
-
-    Text lengths are kept as a histogram of lengths, not a list, so a month of millions of
-    records costs a few kilobytes.
+    """Accumulates a profile one record at a time, in memory bounded whatever the number of
+    records: text lengths as a histogram (exact quantiles from it), numeric fields as
+    ``NumericStats`` (exact count, min, max and mean; quantiles from a bounded sample, exact up
+    to ``NUMERIC_SAMPLE_SIZE`` values). A month of millions of records costs a few megabytes.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, numeric_sample_size: int | None = None) -> None:
         self.n_items = 0
         self.labels: Counter[str] = Counter()
         self.title_lengths: Counter[int] = Counter()
         self.empty_text = 0
-        self.numeric: dict[str, list[float]] = {name: [] for name in NUMERIC_FIELDS}
+        self.numeric: dict[str, NumericStats] = {
+            name: NumericStats(numeric_sample_size) for name in NUMERIC_FIELDS
+        }
         self.missing: Counter[str] = Counter()
 
     def add(self, record: Mapping[str, Any], label: str | None = None) -> None:
@@ -71,17 +118,29 @@ class Profiler:
                 self.missing[name] += 1
             elif isinstance(value, int | float) and not isinstance(value, bool):
                 if math.isfinite(value):
-                    self.numeric[name].append(float(value))
+                    self.numeric[name].add(float(value))
+
+    def _text_length(self) -> dict[str, float] | None:
+        if not self.n_items:
+            return None
+        counts = sorted(self.title_lengths.items())
+        total = sum(n for _, n in counts)
+        return {
+            "min": float(counts[0][0]),
+            "max": float(counts[-1][0]),
+            "mean": sum(length * n for length, n in counts) / total,
+            "median": float(_histogram_quantile(counts, total, 0.5)),
+            "p95": float(_histogram_quantile(counts, total, 0.95)),
+        }
 
     def profile(self) -> dict[str, Any]:
-        lengths = sorted(self.title_lengths.elements())
         return {
             "profile_version": PROFILE_VERSION,
             "n_items": self.n_items,
             "label_counts": dict(sorted(self.labels.items())),
             "empty_text_share": self.empty_text / self.n_items if self.n_items else 0.0,
-            "text_length": _stats([float(n) for n in lengths]),
-            "numeric_stats": {name: _stats(values) for name, values in self.numeric.items()},
+            "text_length": self._text_length(),
+            "numeric_stats": {name: stats.stats() for name, stats in self.numeric.items()},
             "missing": {name: self.missing.get(name, 0) for name in NUMERIC_FIELDS},
         }
 

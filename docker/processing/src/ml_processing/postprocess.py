@@ -2,11 +2,17 @@
 
 In: ``processing/input/predictions/`` (transform ``.out``), ``processing/input/items/`` (the
 unlabeled items that were transformed).
-Out: ``processing/output/predictions/label=<code>/part-00000.jsonl``
-(``item_id``, ``label``, ``confidence``, ``needs_review``, ``top_k``) and
-``processing/output/summary/summary.json``. Env: ``REVIEW_THRESHOLD`` (default 0.7): confidence
-below it sets ``needs_review``. Answers without an ``item_id`` are matched to items by position,
-``<file>.out`` to ``<file>``, the way batch transform names its output.
+Out: ``processing/output/predictions/label=<code>/part-NNNNN.jsonl``
+(``item_id``, ``label``, ``confidence``, ``needs_review``, ``top_k``; a new part every
+``ROWS_PER_PART`` rows of a label, default 100,000) and ``processing/output/summary/summary.json``.
+Env: ``REVIEW_THRESHOLD`` (default 0.7): confidence below it sets ``needs_review``.
+
+Memory is bounded whatever the month's volume: items and answers stream, the item ids (expected,
+answered, answered twice, missing) are kept on disk (``ml_processing.ledger``), the profile in
+bounded counters and samples (``ml_common.drift.Profiler``).
+
+Answers without an ``item_id`` are matched to items by position, ``<file>.out`` to ``<file>``,
+the way batch transform names its output.
 
 Drift (optional inputs): ``processing/input/reference_profile/`` (the winner's training-data
 ``profile.json``) and ``processing/input/capture/`` (the endpoint's captured requests of the
@@ -27,15 +33,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from ml_common.contract import ContractError, env_float, processing_paths, run_job
+from ml_common.contract import ContractError, env_float, env_int, processing_paths, run_job
 from ml_common.drift import Profiler, compare_profiles
 from ml_common.records import data_files, iter_file_lines, iter_lines
 
 from ml_processing.capture import CaptureStats, iter_captured
+from ml_processing.ledger import ItemLedger
 from ml_processing.predictions import iter_predictions
 from ml_processing.staging import staged_outputs
 
 DEFAULT_REVIEW_THRESHOLD = 0.7
+DEFAULT_ROWS_PER_PART = 100_000
 
 
 def _item_ids(path: Path, root: Path) -> list[str]:
@@ -52,58 +60,87 @@ def _item_ids(path: Path, root: Path) -> list[str]:
 
 def joined_answers(predictions_dir: Path, items_dir: Path):
     """Yield (item_id, answer) for every answer; positional join for answers without item_id."""
-    positional: dict[Path, list[str]] = {}
-    counters: Counter = Counter()
+    # The item ids of the items file the answers being read belong to: one file's at a time
+    # (answers come file by file), so memory is bounded by the largest input file.
+    source: Path | None = None
+    ids: list[str] = []
+    index = 0
     for line, answer in iter_predictions(predictions_dir, "batch"):
         item_id = answer.get("item_id")
         if not isinstance(item_id, str):
             relative = line.path.relative_to(predictions_dir)
-            source = items_dir / (
+            items_file = items_dir / (
                 str(relative)[: -len(".out")] if relative.suffix == ".out" else relative
             )
-            if source not in positional:
-                if not source.exists():
+            if items_file != source:
+                if not items_file.exists():
                     raise ContractError(
-                        f"predictions {relative}: no item_id and no items file {source.name}"
+                        f"predictions {relative}: no item_id and no items file {items_file.name}"
                     )
-                positional[source] = _item_ids(source, items_dir)
-            ids = positional[source]
-            index = counters[source]
-            counters[source] += 1
+                source, ids, index = items_file, _item_ids(items_file, items_dir), 0
             if index >= len(ids):
                 raise ContractError(
-                    f"predictions {relative}: more answers than items in {source.name}"
+                    f"predictions {relative}: more answers than items in {items_file.name}"
                 )
             item_id = ids[index]
+            index += 1
         yield item_id, answer
 
 
-def postprocess(paths, threshold: float) -> dict[str, Any]:
+class Partitions:
+    """``label=<code>/part-NNNNN.jsonl`` under ``root``: a label's rows go to its current part
+    until it holds ``rows_per_part``, then to the next, so no output file grows with the month."""
+
+    def __init__(self, root: Path, rows_per_part: int) -> None:
+        self.root = root
+        self.rows_per_part = rows_per_part
+        self._open: dict[str, tuple[Any, int, int]] = {}  # label: (handle, part, rows in it)
+
+    def write(self, label: str, row: dict[str, Any]) -> None:
+        handle, part, rows = self._open.get(label) or (None, -1, 0)
+        if handle is None or rows >= self.rows_per_part:
+            if handle is not None:
+                handle.close()
+            partition = self.root / f"label={quote(label, safe='')}"
+            partition.mkdir(exist_ok=True)
+            part, rows = part + 1, 0
+            handle = (partition / f"part-{part:05d}.jsonl").open("w", encoding="utf-8")
+        handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        self._open[label] = (handle, part, rows + 1)
+
+    def close(self) -> None:
+        for handle, _, _ in self._open.values():
+            handle.close()
+
+
+def postprocess(
+    paths, threshold: float, rows_per_part: int = DEFAULT_ROWS_PER_PART
+) -> dict[str, Any]:
     if not 0 <= threshold <= 1:
         raise ContractError(f"REVIEW_THRESHOLD={threshold}: must be between 0 and 1")
+    if rows_per_part < 1:
+        raise ContractError(f"ROWS_PER_PART={rows_per_part}: must be at least 1")
     predictions_dir, items_dir = paths.input("predictions"), paths.input("items")
     if not data_files(predictions_dir):
         raise ContractError(f"predictions: no files in {predictions_dir}")
     profiler = Profiler()
-    expected = _profiled_item_ids(items_dir, profiler) if data_files(items_dir) else None
     label_counts: Counter = Counter()
     review = 0
     confidence_sum = 0.0
-    seen: set[str] = set()
-    with staged_outputs(paths, ["predictions", "summary"]) as out:
-        handles: dict[str, Any] = {}
+    with (
+        staged_outputs(paths, ["predictions", "summary"]) as out,
+        ItemLedger(paths.staging_dir) as ledger,
+    ):
+        has_items = bool(data_files(items_dir))
+        if has_items:
+            _profile_items(items_dir, profiler, ledger)
+        partitions = Partitions(out["predictions"], rows_per_part)
         try:
             for item_id, answer in joined_answers(predictions_dir, items_dir):
-                if item_id in seen:
-                    raise ContractError(f"predictions: item {item_id} answered twice")
-                seen.add(item_id)
+                ledger.answered(item_id)
                 label = answer["label"]
                 confidence = float(answer.get("confidence", 0.0))
                 needs_review = confidence < threshold
-                if label not in handles:
-                    partition = out["predictions"] / f"label={quote(label, safe='')}"
-                    partition.mkdir()
-                    handles[label] = (partition / "part-00000.jsonl").open("w", encoding="utf-8")
                 row = {
                     "item_id": item_id,
                     "label": label,
@@ -111,21 +148,19 @@ def postprocess(paths, threshold: float) -> dict[str, Any]:
                     "needs_review": needs_review,
                     "top_k": answer.get("top_k", []),
                 }
-                handles[label].write(json.dumps(row, ensure_ascii=False) + "\n")
+                partitions.write(label, row)
                 label_counts[label] += 1
                 review += needs_review
                 confidence_sum += confidence
         finally:
-            for handle in handles.values():
-                handle.close()
-        if expected is not None:
-            missing = expected - seen
+            partitions.close()
+        expected, rows = ledger.totals()
+        if has_items:
+            missing, examples = ledger.missing()
             if missing:
                 raise ContractError(
-                    f"predictions miss {len(missing)} of {len(expected)} items "
-                    f"(e.g. {', '.join(sorted(missing)[:3])})"
+                    f"predictions miss {missing} of {expected} items (e.g. {', '.join(examples)})"
                 )
-        rows = len(seen)
         summary = {
             "rows": rows,
             "needs_review": review,
@@ -135,7 +170,7 @@ def postprocess(paths, threshold: float) -> dict[str, Any]:
             "label_counts": dict(sorted(label_counts.items())),
             "partitions": sorted(f"label={quote(label, safe='')}" for label in label_counts),
         }
-        if expected is not None:
+        if has_items:
             profiler.labels = Counter(label_counts)  # the predicted classes
             drift = month_drift(paths, profiler.profile())
             summary["drift"] = headline(drift)
@@ -144,9 +179,8 @@ def postprocess(paths, threshold: float) -> dict[str, Any]:
     return summary
 
 
-def _profiled_item_ids(items_dir: Path, profiler: Profiler) -> set[str]:
-    """The item ids of the month's items, each item added to ``profiler`` on the way."""
-    ids: set[str] = set()
+def _profile_items(items_dir: Path, profiler: Profiler, ledger: ItemLedger) -> None:
+    """Each of the month's items into ``profiler`` and its id into ``ledger``."""
     for line in iter_lines(items_dir):
         try:
             record = json.loads(line.text)
@@ -154,9 +188,11 @@ def _profiled_item_ids(items_dir: Path, profiler: Profiler) -> set[str]:
             raise ContractError(f"items: {line.where} is not valid JSON ({exc.msg})") from exc
         if not isinstance(record, dict):
             raise ContractError(f"items: {line.where} is not a JSON object")
-        ids.add(record.get("item_id"))
+        item_id = record.get("item_id")
+        if not isinstance(item_id, str):
+            raise ContractError(f"items: {line.where} has no item_id")
+        ledger.expect(item_id)
         profiler.add(record)
-    return ids
 
 
 def _finite(value: Any) -> Any:
@@ -258,7 +294,9 @@ def headline(drift: dict[str, Any]) -> dict[str, Any]:
 
 def main() -> None:
     summary = postprocess(
-        processing_paths(), env_float("REVIEW_THRESHOLD", DEFAULT_REVIEW_THRESHOLD)
+        processing_paths(),
+        env_float("REVIEW_THRESHOLD", DEFAULT_REVIEW_THRESHOLD),
+        env_int("ROWS_PER_PART", DEFAULT_ROWS_PER_PART),
     )
     print(f"postprocess: {summary['rows']} rows, {summary['needs_review']} need review", flush=True)
 

@@ -262,18 +262,6 @@ def assign_splits(labels: list[str], seed: int, validation: float, test: float) 
     return split
 
 
-def _stats(values: list[float]) -> dict | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return {
-        "min": ordered[0],
-        "max": ordered[-1],
-        "mean": sum(ordered) / len(ordered),
-        "median": ordered[len(ordered) // 2],
-    }
-
-
 def _split_counts(labels: list[str], splits: list[str]) -> dict[str, Counter[str]]:
     counts: dict[str, Counter[str]] = {s: Counter() for s in ("train", "validation", "test")}
     for label, split in zip(labels, splits, strict=True):
@@ -308,7 +296,10 @@ def build_profile(
             for s, c in counts.items()
         },
         "missing_values": {name: found.missing.get(name, 0) for name in FEATURE_FIELDS},
-        "numeric": {name: _stats(values) for name, values in found.profiler.numeric.items()},
+        "numeric": {
+            name: None if stats is None else {k: stats[k] for k in ("min", "max", "mean", "median")}
+            for name, stats in profiled["numeric_stats"].items()
+        },
         "duplicates": {
             "items": found.duplicates,
             "share": found.duplicates / n_items if n_items else 0.0,
