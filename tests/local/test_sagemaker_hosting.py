@@ -1,6 +1,7 @@
 """Models, batch transform, endpoint configs, endpoints and InvokeEndpoint through boto3."""
 
 import json
+import os
 import time
 
 import pytest
@@ -146,6 +147,25 @@ def test_multi_record_strategy_packs_records_up_to_the_payload_limit(
     uri = f"s3://{BUCKET}/transform-out/transform-multi/part-0.jsonl.out"
     answers = [json.loads(line) for line in read_text(s3, uri).splitlines()]
     assert {a["batch"] for a in answers} == {7}
+
+
+def test_a_transform_job_completes_without_waiting_for_its_server_to_stop(
+    stack, sagemaker, s3, training_data, unlabeled
+):
+    """Once the answers are uploaded the job is Completed; its server's stop (here one that
+    only SIGKILL ends, after the stack's 2 s grace) goes on in the background and ends."""
+    model = trained_model(sagemaker, "model-slow-stop", {"tag": "v1", "ignore_sigterm": "true"})
+    retirements = stack.service("sagemaker").backend.context.retirements
+    job = run_transform(sagemaker, transform_request("transform-slow-stop", model, unlabeled))
+    assert job["TransformJobStatus"] == "Completed", job.get("FailureReason")
+    stopping = retirements.pids()
+    assert len(stopping) == 1  # the job did not wait for the server: it is still stopping
+    out = s3.get_object(Bucket=BUCKET, Key="transform-out/transform-slow-stop/part-0.jsonl.out")
+    assert len(out["Body"].read().decode().splitlines()) == 7
+    retirements.join(timeout=30)
+    assert retirements.pids() == []
+    with pytest.raises(ProcessLookupError):
+        os.kill(stopping[0], 0)
 
 
 def test_a_record_the_model_rejects_fails_the_transform_job(sagemaker, s3, model_v1):

@@ -52,7 +52,7 @@ class SageMakerBackend:
         self.region = Region(stack.region, stack.account_id)
         self.lock = threading.RLock()
         self.closing = threading.Event()
-        context = RunnerContext(
+        self.context = context = RunnerContext(
             client=stack.client,
             workdir=Path(stack.workdir),
             ml_python=stack.ml_python,
@@ -122,3 +122,4 @@ class SageMakerBackend:
         self.endpoints.close()
         for family in jobs:
             family.join(JOB_JOIN_SECONDS)
+        self.context.retirements.join(JOB_JOIN_SECONDS)

@@ -31,6 +31,43 @@ class JobFailed(Exception):
     """Ends a job as Failed; the message is its FailureReason."""
 
 
+class Retirements:
+    """Containers whose job has ended, stopping in the background: a batch transform is
+    complete once its answers are uploaded, and its model server's graceful stop (seconds of
+    a server's shutdown loop) need not hold the job or its slot. The stack's shutdown waits
+    for them (``join``), so none outlives it."""
+
+    def __init__(self) -> None:
+        self._threads: dict[threading.Thread, Container] = {}
+        self._lock = threading.Lock()
+
+    def retire(self, container: Container, grace_seconds: float) -> None:
+        def stop() -> None:
+            try:
+                container.terminate(grace_seconds)
+            finally:
+                with self._lock:
+                    self._threads.pop(thread, None)
+
+        thread = threading.Thread(target=stop, name="retire-container", daemon=True)
+        with self._lock:
+            self._threads[thread] = container
+        thread.start()
+
+    def pids(self) -> list[int]:
+        """The process ids of the retired containers still stopping."""
+        with self._lock:
+            containers = list(self._threads.values())
+        return [pid for c in containers if (pid := c.pid) is not None]
+
+    def join(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+
+
 @dataclass(frozen=True)
 class RunnerContext:
     """What runners may use of the stack: boto3 clients on it, its files, the ML interpreter,
@@ -45,6 +82,7 @@ class RunnerContext:
     clock: Callable[[], dt.datetime]
     region: str
     account_id: str
+    retirements: Retirements = field(default_factory=Retirements)
 
     def job_root(self, kind: str, name: str) -> Path:
         """A fresh ``<workdir>/sagemaker/<kind>/<name>`` holding an empty ``opt_ml``."""

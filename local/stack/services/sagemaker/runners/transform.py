@@ -37,10 +37,18 @@ class TransformRunner(JobRunner):
                 target=self._stop_server_on_request, args=(server, done), daemon=True
             ).start()
             self._transform(server)
-        finally:
+        except BaseException:
             done.set()
             server.stop(grace_seconds=self.context.stop_grace_seconds)
-        return Outcome("stopped" if self.job.stop_requested.is_set() else "exited", 0, server.root)
+            raise
+        done.set()
+        if self.job.stop_requested.is_set():
+            server.stop(grace_seconds=self.context.stop_grace_seconds)
+            return Outcome("stopped", 0, server.root)
+        # Every answer is uploaded: the job is complete. The server's graceful stop (its
+        # workers' shutdown loop: about 2 s) goes on in the background, off the job's time.
+        self.context.retirements.retire(server, self.context.stop_grace_seconds)
+        return Outcome("exited", 0, server.root)
 
     def conclude(self, outcome: Outcome) -> Ending:
         return Ending("Stopped" if outcome.exit == "stopped" else "Completed")
