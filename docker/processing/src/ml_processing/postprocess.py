@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import orjson
 from ml_common.contract import ContractError, env_float, env_int, processing_paths, run_job
 from ml_common.drift import Profiler, compare_profiles
 from ml_common.records import data_files, iter_file_lines, iter_lines
@@ -77,6 +78,7 @@ def joined_answers(predictions_dir: Path, items_dir: Path):
                     raise ContractError(
                         f"predictions {relative}: no item_id and no items file {items_file.name}"
                     )
+                ids = []  # the previous file's ids go before the next file's come
                 source, ids, index = items_file, _item_ids(items_file, items_dir), 0
             if index >= len(ids):
                 raise ContractError(
@@ -104,8 +106,9 @@ class Partitions:
             partition = self.root / f"label={quote(label, safe='')}"
             partition.mkdir(exist_ok=True)
             part, rows = part + 1, 0
-            handle = (partition / f"part-{part:05d}.jsonl").open("w", encoding="utf-8")
-        handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+            handle = (partition / f"part-{part:05d}.jsonl").open("wb")
+        # orjson writes UTF-8 unescaped, as json.dumps(ensure_ascii=False), in a third the time
+        handle.write(orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE))
         self._open[label] = (handle, part, rows + 1)
 
     def close(self) -> None:

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 from ml_common.contract import ContractError
 from ml_common.records import Line, iter_lines
 
 
 def _answers(line: Line, name: str) -> list[Any]:
     try:
-        value = json.loads(line.text)
-    except json.JSONDecodeError as exc:
+        # orjson: the inference image writes answers with it (strict JSON, no NaN); a month's
+        # millions of answers parse in a third of json's time.
+        value = orjson.loads(line.text)
+    except orjson.JSONDecodeError as exc:
         raise ContractError(
             f"{name} predictions: {line.where} is not valid JSON ({exc.msg})"
         ) from exc
