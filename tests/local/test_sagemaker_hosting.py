@@ -126,6 +126,24 @@ def test_batch_transform_writes_one_out_file_per_input_assembled_by_line(
     assert_valid_output("DescribeTransformJob", job)
 
 
+def test_a_transform_server_gets_the_workers_of_one_job_slot_unless_told(
+    stack, sagemaker, s3, model_v1, unlabeled
+):
+    """Two jobs side by side on a 2-core machine: each server starts the workers of its share
+    (cores ÷ slots), not one per core of the machine; the job's Environment decides if set."""
+    context = stack.service("sagemaker").backend.context
+    assert context.cpus_per_job == max(1, (os.cpu_count() or 1) // stack.job_slots)
+
+    def workers(name: str, **overrides) -> set:
+        run_transform(sagemaker, transform_request(name, model_v1, unlabeled, **overrides))
+        uri = f"s3://{BUCKET}/transform-out/{name}/part-0.jsonl.out"
+        return {json.loads(line)["workers"] for line in read_text(s3, uri).splitlines()}
+
+    assert workers("transform-workers") == {str(context.cpus_per_job)}
+    told = {"Environment": {"SAGEMAKER_MODEL_SERVER_WORKERS": "3"}}
+    assert workers("transform-workers-told", **told) == {"3"}
+
+
 def test_single_record_strategy_sends_one_record_per_request(sagemaker, s3, model_v1, unlabeled):
     request = transform_request(
         "transform-single", model_v1, unlabeled, BatchStrategy="SingleRecord"

@@ -7,6 +7,7 @@ already validated ``request`` against botocore's model. Jobs run in threads thro
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -63,6 +64,7 @@ class SageMakerBackend:
             clock=now,
             region=stack.region,
             account_id=stack.account_id,
+            cpus_per_job=max(1, (os.cpu_count() or 1) // stack.job_slots),
         )
         self.tags = Tags(self.lock, self._is_known)
         shared = Shared(self.lock, self.region, self.tags, context)

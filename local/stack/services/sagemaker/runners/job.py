@@ -83,6 +83,7 @@ class RunnerContext:
     region: str
     account_id: str
     retirements: Retirements = field(default_factory=Retirements)
+    cpus_per_job: int = 1  # the machine's cores ÷ the job slots: what a job's "instance" has
 
     def job_root(self, kind: str, name: str) -> Path:
         """A fresh ``<workdir>/sagemaker/<kind>/<name>`` holding an empty ``opt_ml``."""

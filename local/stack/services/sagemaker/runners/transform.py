@@ -16,10 +16,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, BinaryIO
 
 from .. import execution
-from .hosting import ModelServer, ServerFailed
+from .hosting import ModelServer, ServerFailed, primary_container
 from .job import Ending, JobFailed, JobRunner, Outcome, RunnerContext, RunningJob, download_inputs
 
 LOG_GROUP = "/aws/sagemaker/TransformJobs"
+WORKERS_ENV = "SAGEMAKER_MODEL_SERVER_WORKERS"
 
 
 class TransformRunner(JobRunner):
@@ -84,6 +85,12 @@ class TransformRunner(JobRunner):
             "SAGEMAKER_MAX_CONCURRENT_TRANSFORMS": str(d.get("MaxConcurrentTransforms", 1)),
             **(d.get("Environment") or {}),
         }
+        model_env = primary_container(self.model).get("Environment") or {}
+        if WORKERS_ENV not in batch_env and WORKERS_ENV not in model_env:
+            # A job slot is this machine's share of an instance: its cores ÷ the slots. A
+            # server sized for the whole machine would start a worker per core in each of the
+            # jobs running side by side, each loading the model (seconds of CPU per worker).
+            batch_env[WORKERS_ENV] = str(self.context.cpus_per_job)
         server = ModelServer(self.context, self.model, root, stream, extra_env=batch_env)
         self.job.container = server
         try:
