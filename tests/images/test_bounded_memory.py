@@ -10,8 +10,8 @@ import sys
 import tracemalloc
 
 import pytest
-from ml_common.contract import ContractError, ProcessingPaths
 from ml_common import drift
+from ml_common.contract import ContractError, ProcessingPaths
 from ml_common.drift import Profiler
 
 from tests.support.images import DOCKER
